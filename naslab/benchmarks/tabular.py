@@ -1,0 +1,337 @@
+"""The tabular benchmark: one HDF5 file, loaded whole into numpy arrays.
+
+File layout (``FORMAT_VERSION`` 1)::
+
+    /archs              [N] utf-8 strings; row i = the architecture with space index i
+    /epochs             [E] int32; the training epoch each point of the epoch axis is at
+    /seeds              [S] int32; the training seed of each point of the seed axis
+    /metrics/<name>     float32 [N, S, E]; NaN = not run or diverged
+    /static/<name>      float32 [N] (params, flops, latency_ms_<device>, ...)
+    /complete           bool [N] (optional); False = row not built yet
+    attributes          format_version, space, dataset, recipe (JSON), created_at,
+                        created_by, hardware, source, licence, units (JSON: metric -> unit),
+                        description (JSON: metric -> meaning)
+
+Well-known metric names: ``val_acc``, ``val_loss``, ``test_acc``, ``test_loss``,
+``train_acc``, ``train_loss`` (accuracies in percent) and ``train_time_s``, the
+*cumulative* training seconds needed to reach that epoch (the simulated cost of a
+query at that fidelity). Static: ``params`` (millions), ``flops`` (millions).
+
+Writing is atomic: a temporary file beside the target is renamed over it, so a reader
+never sees a half-written benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from naslab.spaces import CategoricalSpace
+from naslab.spaces.registry import get_space
+
+FORMAT_VERSION = 1
+ACCURACY_UNIT = "percent"
+KNOWN_UNITS = {
+    "val_acc": ACCURACY_UNIT,
+    "test_acc": ACCURACY_UNIT,
+    "train_acc": ACCURACY_UNIT,
+    "val_loss": "nats",
+    "test_loss": "nats",
+    "train_loss": "nats",
+    "train_time_s": "seconds",
+    "params": "millions",
+    "flops": "millions",
+}
+
+
+class BenchmarkFileError(ValueError):
+    """A benchmark file is missing, unreadable or not in naslab's format."""
+
+
+@dataclass
+class TabularBenchmark:
+    """All results of one (space, dataset, recipe), dense in memory."""
+
+    space_name: str
+    dataset: str
+    archs: list[str]
+    epochs: np.ndarray
+    seeds: np.ndarray
+    metrics: dict[str, np.ndarray]
+    static: dict[str, np.ndarray] = field(default_factory=dict)
+    complete: np.ndarray | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    # ----- shape --------------------------------------------------------------------
+    @property
+    def num_archs(self) -> int:
+        return len(self.archs)
+
+    @cached_property
+    def space(self) -> CategoricalSpace:
+        return get_space(self.space_name)
+
+    @cached_property
+    def index_by_arch(self) -> dict[str, int]:
+        return {a: i for i, a in enumerate(self.archs)}
+
+    def index_of(self, arch: str) -> int:
+        try:
+            return self.index_by_arch[arch]
+        except KeyError:
+            raise KeyError(f"{arch!r} is not in benchmark {self.label}") from None
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else f"<{self.space_name}/{self.dataset}>"
+
+    @property
+    def max_epoch(self) -> int:
+        return int(self.epochs[-1])
+
+    def epoch_position(self, epoch: int | None) -> int:
+        """Position on the epoch axis of training epoch ``epoch`` (None = the last)."""
+        if epoch is None:
+            return len(self.epochs) - 1
+        hits = np.flatnonzero(self.epochs == epoch)
+        if hits.size == 0:
+            raise ValueError(
+                f"epoch {epoch} is not stored in {self.label}; stored epochs: {self.epochs.tolist()}"
+            )
+        return int(hits[0])
+
+    # ----- queries ------------------------------------------------------------------
+    def has(self, metric: str) -> bool:
+        return metric in self.metrics
+
+    def metric(self, name: str) -> np.ndarray:
+        try:
+            return self.metrics[name]
+        except KeyError:
+            raise KeyError(
+                f"metric {name!r} is not in {self.label}; it has {sorted(self.metrics)}"
+            ) from None
+
+    def table(self, name: str, epoch: int | None = None, seed: int | None = None) -> np.ndarray:
+        """``[N]`` values of a metric at one epoch: one seed position, or the seed mean.
+
+        The seed mean ignores NaN seeds; a row whose seeds are all NaN stays NaN.
+        """
+        values = self.metric(name)[:, :, self.epoch_position(epoch)]
+        if seed is not None:
+            return values[:, seed]
+        with np.errstate(invalid="ignore"), _quiet_nanmean():
+            return np.nanmean(values, axis=1).astype(np.float32)
+
+    def query(
+        self, arch: str | int, metric: str, epoch: int | None = None, seed: int | None = None
+    ) -> float:
+        """One value; ``arch`` is an arch string or an index."""
+        index = arch if isinstance(arch, (int, np.integer)) else self.index_of(arch)
+        return float(self.table(metric, epoch, seed)[index]) if seed is None else float(
+            self.metric(metric)[index, seed, self.epoch_position(epoch)]
+        )
+
+    def static_value(self, name: str) -> np.ndarray:
+        try:
+            return self.static[name]
+        except KeyError:
+            raise KeyError(f"static metric {name!r} is not in {self.label}; it has {sorted(self.static)}") from None
+
+    def best_test_acc(self) -> float:
+        """Best seed-mean test accuracy at the last epoch (the regret reference)."""
+        return float(np.nanmax(self.table("test_acc")))
+
+    # ----- I/O ----------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        return write_benchmark(path, self)
+
+
+class _quiet_nanmean:
+    """Silence numpy's 'Mean of empty slice' warning for all-NaN rows."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(*exc)
+
+
+def _validate(bench: TabularBenchmark, label: str) -> None:
+    n, s, e = bench.num_archs, len(bench.seeds), len(bench.epochs)
+    if n == 0 or s == 0 or e == 0:
+        raise BenchmarkFileError(f"{label}: empty benchmark (archs={n}, seeds={s}, epochs={e})")
+    if "val_acc" not in bench.metrics:
+        raise BenchmarkFileError(f"{label}: metric 'val_acc' is missing; it has {sorted(bench.metrics)}")
+    for name, values in bench.metrics.items():
+        if values.shape != (n, s, e):
+            raise BenchmarkFileError(
+                f"{label}: metrics/{name} has shape {values.shape}, expected (archs, seeds, epochs) = {(n, s, e)}"
+            )
+        if values.dtype != np.float32:
+            raise BenchmarkFileError(f"{label}: metrics/{name} is {values.dtype}, expected float32")
+    for name, values in bench.static.items():
+        if values.shape != (n,):
+            raise BenchmarkFileError(f"{label}: static/{name} has shape {values.shape}, expected ({n},)")
+    if np.any(np.diff(bench.epochs) <= 0):
+        raise BenchmarkFileError(f"{label}: epochs {bench.epochs.tolist()} are not strictly increasing")
+    if bench.complete is not None and bench.complete.shape != (n,):
+        raise BenchmarkFileError(f"{label}: complete has shape {bench.complete.shape}, expected ({n},)")
+    units = bench.attrs.get("units", {})
+    for name in list(bench.metrics) + list(bench.static):
+        expected = KNOWN_UNITS.get(name)
+        if expected and units.get(name, expected) != expected:
+            raise BenchmarkFileError(
+                f"{label}: {name} is in {units[name]!r}, naslab expects {expected!r}"
+            )
+    space = get_space(bench.space_name)
+    if n != space.size:
+        raise BenchmarkFileError(
+            f"{label}: {n} archs, but space {bench.space_name!r} has {space.size}"
+        )
+    expected_first = space.to_string(space.arch(0))
+    if bench.archs[0] != expected_first:
+        raise BenchmarkFileError(
+            f"{label}: row 0 is {bench.archs[0]!r}, expected {expected_first!r} (the space's index order)"
+        )
+
+
+def load_benchmark(path: str | os.PathLike[str]) -> TabularBenchmark:
+    """Load and validate a benchmark file; one clear ``BenchmarkFileError`` if it is bad."""
+    import h5py
+
+    path = Path(path)
+    label = str(path)
+    if not path.is_file():
+        raise BenchmarkFileError(f"benchmark file {label} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+            version = attrs.get("format_version")
+            if version != FORMAT_VERSION:
+                raise BenchmarkFileError(
+                    f"{label}: format_version is {version!r}, naslab reads version {FORMAT_VERSION}"
+                )
+            for required in ("archs", "epochs", "seeds", "metrics"):
+                if required not in f:
+                    raise BenchmarkFileError(f"{label}: required dataset /{required} is missing")
+            bench = TabularBenchmark(
+                space_name=str(attrs.get("space", "")),
+                dataset=str(attrs.get("dataset", "")),
+                archs=[a.decode() if isinstance(a, bytes) else str(a) for a in f["archs"][()]],
+                epochs=np.asarray(f["epochs"][()], dtype=np.int32),
+                seeds=np.asarray(f["seeds"][()], dtype=np.int32),
+                metrics={k: np.asarray(v[()]) for k, v in f["metrics"].items()},
+                static={k: np.asarray(v[()]) for k, v in f["static"].items()} if "static" in f else {},
+                complete=np.asarray(f["complete"][()], dtype=bool) if "complete" in f else None,
+                attrs=attrs,
+                path=path,
+            )
+    except BenchmarkFileError:
+        raise
+    except OSError as exc:
+        raise BenchmarkFileError(f"{label} is not a readable HDF5 file ({exc})") from None
+    try:
+        get_space(bench.space_name)
+    except ValueError as exc:
+        raise BenchmarkFileError(f"{label}: {exc}") from None
+    _validate(bench, label)
+    return bench
+
+
+def _decode_attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_benchmark(path: str | os.PathLike[str], bench: TabularBenchmark) -> Path:
+    """Validate and write ``bench`` atomically (temp file + rename)."""
+    import h5py
+
+    path = Path(path)
+    _validate(bench, str(path))
+    attrs = dict(bench.attrs)
+    attrs["format_version"] = FORMAT_VERSION
+    attrs["space"] = bench.space_name
+    attrs["dataset"] = bench.dataset
+    units = dict(attrs.get("units", {}))
+    for name in list(bench.metrics) + list(bench.static):
+        if name in KNOWN_UNITS:
+            units.setdefault(name, KNOWN_UNITS[name])
+    attrs["units"] = units
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        # track_order + fixed attribute order keep the bytes reproducible for equal input
+        with h5py.File(tmp_name, "w", track_order=True) as f:
+            f.create_dataset("archs", data=np.array(bench.archs, dtype=h5py.string_dtype()))
+            f.create_dataset("epochs", data=np.asarray(bench.epochs, dtype=np.int32))
+            f.create_dataset("seeds", data=np.asarray(bench.seeds, dtype=np.int32))
+            group = f.create_group("metrics", track_order=True)
+            for name in sorted(bench.metrics):
+                group.create_dataset(name, data=np.asarray(bench.metrics[name], dtype=np.float32))
+            group = f.create_group("static", track_order=True)
+            for name in sorted(bench.static):
+                group.create_dataset(name, data=np.asarray(bench.static[name], dtype=np.float32))
+            if bench.complete is not None:
+                f.create_dataset("complete", data=np.asarray(bench.complete, dtype=bool))
+            for key in sorted(attrs):
+                value = attrs[key]
+                if isinstance(value, (dict, list, tuple)):
+                    value = json.dumps(value, sort_keys=True)
+                f.attrs[key] = value
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def provenance(**extra: Any) -> dict[str, Any]:
+    """Attributes naming who made a file: naslab version, git commit, host, time."""
+    import platform
+    import subprocess
+    from datetime import datetime, timezone
+
+    from naslab import __version__
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    info: dict[str, Any] = {
+        "created_by": f"naslab {__version__} (git {commit})",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "hardware": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
+    }
+    info.update(extra)
+    return info
+

@@ -1,0 +1,39 @@
+"""The evaluator protocol: answer ``evaluate(arch, fidelity, trial_seed)`` with a Result.
+
+Strategies never see evaluators; the runner does. An evaluator also tells the runner
+which fidelities (training epochs) it can answer and, where it knows them, the
+reference figures used for regret (the seed-mean full-fidelity test accuracy of an
+architecture and the best such value over the space).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from naslab.results import Result
+from naslab.spaces import Arch, CategoricalSpace
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    space: CategoricalSpace
+
+    @property
+    def fidelities(self) -> tuple[int, ...]:
+        """Training epochs this evaluator can answer at, ascending; the last is full."""
+        ...
+
+    def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
+        """Evaluate ``arch`` at ``fidelity`` epochs (None = full). Never raises for a
+        bad training: returns a failed Result instead."""
+        ...
+
+    def reference_test_acc(self, arch: Arch) -> float:
+        """Seed-mean full-fidelity test accuracy of ``arch`` (NaN if unknown)."""
+        ...
+
+    def best_test_acc(self) -> float:
+        """Best reference test accuracy over the space (NaN if unknown)."""
+        ...
+
+

@@ -1,0 +1,127 @@
+"""Answer queries by looking them up in a tabular benchmark held in memory."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+
+from naslab.benchmarks.tabular import TabularBenchmark
+from naslab.results import Result, failed_result
+from naslab.spaces import Arch
+
+SeedMode = Literal["mean", "random"]
+
+
+class TabularEvaluator:
+    """Look-ups in a :class:`TabularBenchmark`; cost = the stored training time.
+
+    ``seed_mode='mean'`` answers the mean over the stored seeds (deterministic);
+    ``'random'`` answers one seed, picked from the runner's per-trial seed, as the
+    NAS-Bench-201 API does when asked for a single run.
+    ``val_metric``/``test_metric`` let a benchmark with several datasets (e.g. NB201's
+    ``cifar10-valid`` and ``cifar10``) be searched on one and reported on the other;
+    they are never substituted for one another silently.
+    """
+
+    def __init__(
+        self,
+        benchmark: TabularBenchmark,
+        seed_mode: SeedMode = "mean",
+        val_metric: str = "val_acc",
+        test_metric: str = "test_acc",
+        latency_metric: str | None = None,
+    ) -> None:
+        if seed_mode not in ("mean", "random"):
+            raise ValueError(f"seed_mode must be 'mean' or 'random', got {seed_mode!r}")
+        self.benchmark = benchmark
+        self.space = benchmark.space
+        self.seed_mode = seed_mode
+        b = benchmark
+        self._val = b.metric(val_metric)
+        self._test = b.metric(test_metric) if b.has(test_metric) else None
+        self._val_loss = b.metrics.get("val_loss")
+        self._time = b.metrics.get("train_time_s")
+        self._positions = {int(e): i for i, e in enumerate(b.epochs)}
+        self._params = b.static.get("params")
+        self._flops = b.static.get("flops")
+        self._latency = b.static_value(latency_metric) if latency_metric else None
+        # seed-mean tables per epoch position, as Python lists: list indexing returns
+        # floats directly and is the fastest single-element read available
+        self._mean_cache: dict[tuple[str, int], list[float]] = {}
+        self._archs = b.archs
+        self._index = self.space._index_by_arch
+        self._reference = b.table(test_metric).tolist() if self._test is not None else None
+        self._best = float(np.nanmax(self._reference)) if self._reference is not None else math.nan
+
+    @property
+    def fidelities(self) -> tuple[int, ...]:
+        return tuple(int(e) for e in self.benchmark.epochs)
+
+    def _mean_table(self, name: str, values: np.ndarray | None, pos: int) -> list[float] | None:
+        if values is None:
+            return None
+        key = (name, pos)
+        table = self._mean_cache.get(key)
+        if table is None:
+            with np.errstate(invalid="ignore"):
+                column = values[:, :, pos]
+                counts = np.sum(~np.isnan(column), axis=1)
+                sums = np.nansum(column, axis=1)
+                mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+            table = self._mean_cache[key] = mean.tolist()
+        return table
+
+    def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
+        i = self._index[arch]
+        if fidelity is None:
+            pos = len(self._positions) - 1
+        else:
+            try:
+                pos = self._positions[fidelity]
+            except KeyError:
+                raise ValueError(
+                    f"fidelity {fidelity} is not stored in {self.benchmark.label}; "
+                    f"stored epochs: {list(self._positions)}"
+                ) from None
+        epoch = int(self.benchmark.epochs[pos])
+        if self.seed_mode == "mean":
+            seed = -1
+            val = self._mean_table("val", self._val, pos)[i]  # type: ignore[index]
+            test_t = self._mean_table("test", self._test, pos)
+            loss_t = self._mean_table("val_loss", self._val_loss, pos)
+            time_t = self._mean_table("time", self._time, pos)
+            test = test_t[i] if test_t is not None else math.nan
+            loss = loss_t[i] if loss_t is not None else math.nan
+            cost = time_t[i] if time_t is not None else 0.0
+        else:
+            seed = trial_seed % self._val.shape[1]
+            val = float(self._val[i, seed, pos])
+            test = float(self._test[i, seed, pos]) if self._test is not None else math.nan
+            loss = float(self._val_loss[i, seed, pos]) if self._val_loss is not None else math.nan
+            cost = float(self._time[i, seed, pos]) if self._time is not None else 0.0
+        if cost != cost:  # NaN time: the training did not finish; charge nothing known
+            cost = 0.0
+        if val != val:
+            return failed_result(self._archs[i], epoch=epoch, seed=seed, cost_s=cost)
+        return Result(
+            arch=self._archs[i],
+            val_acc=val,
+            test_acc=test,
+            val_loss=loss,
+            epoch=epoch,
+            seed=seed,
+            cost_s=cost,
+            params=float(self._params[i]) if self._params is not None else math.nan,
+            flops=float(self._flops[i]) if self._flops is not None else math.nan,
+            latency_ms=float(self._latency[i]) if self._latency is not None else math.nan,
+        )
+
+    def reference_test_acc(self, arch: Arch) -> float:
+        if self._reference is None:
+            return math.nan
+        return self._reference[self._index[arch]]
+
+    def best_test_acc(self) -> float:
+        return self._best

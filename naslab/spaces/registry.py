@@ -1,0 +1,29 @@
+"""Look up a search space by the name stored in benchmark files and configs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from naslab.spaces.base import CategoricalSpace
+
+_FACTORIES: dict[str, Callable[[], CategoricalSpace]] = {}
+
+
+def register_space(name: str, factory: Callable[[], CategoricalSpace]) -> None:
+    _FACTORIES[name] = factory
+
+
+@cache
+def get_space(name: str) -> CategoricalSpace:
+    """The (shared, immutable) space called ``name``; ``ValueError`` if unknown."""
+    _register_builtin()
+    if name not in _FACTORIES:
+        raise ValueError(f"unknown search space {name!r}; known spaces: {sorted(_FACTORIES)}")
+    return _FACTORIES[name]()
+
+
+def _register_builtin() -> None:
+    from naslab.spaces.nb201 import NB201Space
+
+    _FACTORIES.setdefault("nb201", NB201Space)
