@@ -24,6 +24,8 @@ def get_space(name: str) -> CategoricalSpace:
 
 
 def _register_builtin() -> None:
+    from naslab.spaces.macro import MacroSpace
     from naslab.spaces.nb201 import NB201Space
 
     _FACTORIES.setdefault("nb201", NB201Space)
+    _FACTORIES.setdefault("nasbench_macro", MacroSpace)

@@ -1,0 +1,148 @@
+"""Turn a composed config into a finished run folder (shared by the CLI and sweeps)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from naslab import __version__
+from naslab.benchmarks.tabular import TabularBenchmark, load_benchmark
+from naslab.outputs import file_sha256, json_float, write_run
+from naslab.runner import Budget, Trajectory, run_search
+
+log = logging.getLogger("naslab")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A config value is wrong; the message is one sentence for the user."""
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("naslab_root"):
+        OmegaConf.register_new_resolver("naslab_root", lambda: str(REPO_ROOT))
+    if not OmegaConf.has_resolver("basename"):
+        OmegaConf.register_new_resolver("basename", lambda p: Path(str(p)).stem)
+
+
+@cache
+def _load_cached(path: str, mtime_ns: int) -> TabularBenchmark:
+    return load_benchmark(path)
+
+
+def load_benchmark_cached(path: str | Path) -> TabularBenchmark:
+    """Load once per process (sweeps run many searches on one file)."""
+    path = Path(path)
+    if not path.is_file():
+        load_benchmark(path)  # raises the one-sentence error
+    return _load_cached(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
+    from hydra.utils import instantiate
+
+    bench_cfg = cfg.get("benchmark")
+    path = bench_cfg.get("path") if bench_cfg is not None else None
+    benchmark = load_benchmark_cached(path) if path else None
+    evaluator = instantiate(cfg.evaluator)(benchmark=benchmark)
+    if cfg.get("space") is not None:
+        from hydra.utils import instantiate as inst
+
+        space = inst(cfg.space)
+        if space.name != evaluator.space.name:
+            raise ConfigError(
+                f"space={space.name} does not match the benchmark's space {evaluator.space.name!r}; "
+                "drop the space override or pick a benchmark of that space"
+            )
+    return evaluator, benchmark
+
+
+def git_commit() -> str:
+    from naslab.benchmarks.tabular import provenance
+
+    return provenance()["created_by"]
+
+
+def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = None) -> dict[str, Any]:
+    """Run the search ``cfg`` describes and write its run folder; return the summary."""
+    from hydra.utils import instantiate
+
+    started = time.perf_counter()
+    evaluator, benchmark = build_evaluator(cfg)
+    make_strategy = instantiate(cfg.strategy)
+    try:
+        budget = Budget(
+            queries=cfg.budget.get("queries"),
+            sim_seconds=cfg.budget.get("sim_seconds"),
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    every = max(1, (budget.queries or 1000) // 10)
+
+    def progress(step: int, result: Any, trajectory: Trajectory) -> None:
+        if step % every == 0:
+            log.info(
+                "step %d: sim time %.0f s, incumbent val_acc %.3f, regret %.3f",
+                step, trajectory.rows[-1][9], trajectory.rows[-1][15], trajectory.rows[-1][17],
+            )
+
+    trajectory = run_search(
+        make_strategy,
+        evaluator,
+        seed=int(cfg.seed),
+        budget=budget,
+        num_workers=int(cfg.get("workers", 1)),
+        fidelity=cfg.get("fidelity"),
+        on_result=progress,
+    )
+    inc = trajectory.incumbent
+    strategy_name = strategy_name or str(cfg.strategy.get("_target_", "?")).rsplit(".", 1)[-1]
+    dataset = benchmark.dataset if benchmark is not None else str(cfg.get("dataset", "digits"))
+    retrain = f"python -m naslab.train arch='{inc.arch}' dataset={dataset}" if inc is not None else None
+    summary: dict[str, Any] = {
+        "strategy": strategy_name,
+        "seed": int(cfg.seed),
+        "budget": {"queries": budget.queries, "sim_seconds": budget.sim_seconds},
+        "workers": int(cfg.get("workers", 1)),
+        "num_evaluations": len(trajectory),
+        "num_failed": sum(1 for s in trajectory.column("status") if s != "ok"),
+        "sim_time_s": trajectory.sim_time_s,
+        "wall_time_s": round(time.perf_counter() - started, 4),
+        "incumbent": None
+        if inc is None
+        else {
+            "arch": inc.arch,
+            "val_acc": json_float(inc.val_acc),
+            "epoch": inc.epoch,
+            "test_acc": json_float(trajectory.incumbent_test_acc),
+        },
+        "best_test_acc_in_benchmark": json_float(evaluator.best_test_acc()),
+        "final_regret": json_float(trajectory.regret),
+        "retrain_command": retrain,
+        "benchmark": None
+        if benchmark is None
+        else {
+            "path": str(benchmark.path),
+            "sha256": file_sha256(benchmark.path) if benchmark.path else None,
+            "space": benchmark.space_name,
+            "dataset": benchmark.dataset,
+        },
+        "naslab": git_commit(),
+        "naslab_version": __version__,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+    write_run(out_dir, trajectory, summary)
+    if inc is not None and not math.isnan(trajectory.regret):
+        log.info("best %s: val_acc %.3f, test_acc %.3f, regret %.3f", inc.arch, inc.val_acc,
+                 trajectory.incumbent_test_acc, trajectory.regret)
+    log.info("run folder: %s", out_dir)
+    if retrain:
+        log.info("retrain the incumbent: %s", retrain)
+    return summary

@@ -1,0 +1,194 @@
+"""The budgeted ask/tell loop with a simulated clock and W simulated workers.
+
+The runner owns the loop, the budget, the RNG, the incumbent and the trajectory.
+Each evaluation is charged its ``cost_s`` on a simulated clock: with W workers a
+worker that finishes early asks for the next candidate (asynchronous, like
+syne-tune's simulated backend), so W workers spend a fixed budget in ~1/W of the
+simulated time. A result that would finish after ``max_sim_seconds`` is not
+recorded, as in the NAS-Bench-201 baselines.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from naslab.evaluators.base import Evaluator
+from naslab.results import Result
+from naslab.spaces import Arch
+from naslab.strategies.base import Query, SearchContext, Strategy, validation_accuracy
+
+TRAJECTORY_COLUMNS = (
+    "step",
+    "arch",
+    "epoch",
+    "seed",
+    "status",
+    "val_acc",
+    "val_loss",
+    "test_acc",
+    "cost_s",
+    "sim_time_s",
+    "worker",
+    "params",
+    "flops",
+    "latency_ms",
+    "incumbent_arch",
+    "incumbent_val_acc",
+    "incumbent_test_acc",
+    "regret",
+)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Stop after ``queries`` evaluations and/or ``sim_seconds`` of simulated time."""
+
+    queries: int | None = 300
+    sim_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.queries is None and self.sim_seconds is None:
+            raise ValueError("budget needs queries or sim_seconds (or both); both are null")
+        if self.queries is not None and self.queries < 1:
+            raise ValueError(f"budget.queries must be >= 1, got {self.queries}")
+        if self.sim_seconds is not None and not self.sim_seconds > 0:
+            raise ValueError(f"budget.sim_seconds must be > 0, got {self.sim_seconds}")
+
+
+@dataclass
+class Trajectory:
+    """Rows of the trajectory, in the order results arrived (``TRAJECTORY_COLUMNS``)."""
+
+    rows: list[tuple] = field(default_factory=list)
+    incumbent: Result | None = None
+    incumbent_test_acc: float = math.nan
+    regret: float = math.nan
+    sim_time_s: float = 0.0
+
+    def column(self, name: str) -> list:
+        i = TRAJECTORY_COLUMNS.index(name)
+        return [row[i] for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def trial_seeds(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Independent generators for the strategy and for per-trial seeds, from one run seed."""
+    strategy_seq, trial_seq = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(strategy_seq), np.random.default_rng(trial_seq)
+
+
+def run_search(
+    make_strategy: Callable[..., Strategy],
+    evaluator: Evaluator,
+    seed: int,
+    budget: Budget,
+    num_workers: int = 1,
+    fidelity: int | None = None,
+    objective: Callable[[Result], float] = validation_accuracy,
+    on_result: Callable[[int, Result, Trajectory], None] | None = None,
+) -> Trajectory:
+    """Run one search; return its trajectory. ``make_strategy(context=...)`` builds the strategy.
+
+    ``fidelity`` is the epoch at which plain ``Arch`` proposals are evaluated (None =
+    the evaluator's full fidelity); ``Query`` proposals carry their own.
+    """
+    if num_workers < 1:
+        raise ValueError(f"workers must be >= 1, got {num_workers}")
+    if fidelity is not None and fidelity not in evaluator.fidelities:
+        raise ValueError(f"fidelity {fidelity} is not available; the evaluator has epochs {list(evaluator.fidelities)}")
+    strategy_rng, trial_rng = trial_seeds(seed)
+    context = SearchContext(
+        space=evaluator.space,
+        rng=strategy_rng,
+        fidelities=tuple(evaluator.fidelities),
+        max_queries=budget.queries,
+        max_sim_seconds=budget.sim_seconds,
+        num_workers=num_workers,
+        objective=objective,
+    )
+    strategy = make_strategy(context=context)
+    max_queries = budget.queries if budget.queries is not None else math.inf
+    max_time = budget.sim_seconds if budget.sim_seconds is not None else math.inf
+    best_test = evaluator.best_test_acc()
+    reference = evaluator.reference_test_acc
+    # per-trial seeds are drawn in blocks: one generator call per query costs more
+    # than the whole lookup
+    seed_block = trial_rng.integers(0, 2**31 - 1, size=1024).tolist()
+
+    trajectory = Trajectory()
+    rows = trajectory.rows
+    running: list[tuple[float, int, int, Arch, Result]] = []  # (finish time, order, worker, arch, result)
+    free_workers = list(range(num_workers - 1, -1, -1))
+    started = 0
+    now = 0.0
+    out_of_time = False
+    inc_score = -math.inf
+    inc_arch = ""
+    inc_val = math.nan
+    inc_test = math.nan
+    regret = math.nan
+
+    while True:
+        while free_workers and started < max_queries and not out_of_time:
+            proposal = strategy.ask()
+            if type(proposal) is Query:
+                arch, at = proposal.arch, proposal.fidelity
+            else:
+                arch, at = proposal, fidelity
+            if started and started % 1024 == 0:
+                seed_block = trial_rng.integers(0, 2**31 - 1, size=1024).tolist()
+            result = evaluator.evaluate(arch, at, seed_block[started % 1024])
+            heapq.heappush(running, (now + result.cost_s, started, free_workers.pop(), arch, result))
+            started += 1
+        if not running:
+            break
+        finish, _, worker, arch, result = heapq.heappop(running)
+        free_workers.append(worker)
+        if finish > max_time:
+            out_of_time = True  # results still running elsewhere may finish in time
+            continue
+        now = finish
+        score = objective(result)
+        if score > inc_score:
+            inc_score, inc_arch, inc_val = score, result.arch, result.val_acc
+            inc_test = reference(arch)
+            if inc_test != inc_test:  # no reference: use what the evaluation measured
+                inc_test = result.test_acc
+            regret = best_test - inc_test
+            trajectory.incumbent = result
+        rows.append(
+            (
+                len(rows),
+                result.arch,
+                result.epoch,
+                result.seed,
+                result.status,
+                result.val_acc,
+                result.val_loss,
+                result.test_acc,
+                result.cost_s,
+                now,
+                worker,
+                result.params,
+                result.flops,
+                result.latency_ms,
+                inc_arch,
+                inc_val,
+                inc_test,
+                regret,
+            )
+        )
+        strategy.tell(arch, result)
+        if on_result is not None:
+            on_result(len(rows), result, trajectory)
+    trajectory.incumbent_test_acc = inc_test
+    trajectory.regret = regret
+    trajectory.sim_time_s = now
+    return trajectory

@@ -1,0 +1,239 @@
+"""The NAS-Bench-201 cell network, optionally as R independent replicas in one module.
+
+Macro skeleton (NB201's ``TinyNetwork``): a 3x3 stem conv + BN, three stages of
+``cells_per_stage`` cells with C, 2C and 4C channels, a residual reduction block
+(stride 2) between stages, BN + ReLU, global average pooling, a linear classifier.
+
+Cell ops: ``none`` (not computed at all), ``skip_connect`` (identity),
+``nor_conv_1x1`` / ``nor_conv_3x3`` (ReLU-Conv-BN), ``avg_pool_3x3``. Only the space's
+live edges (:meth:`NB201Space.live_edges`) are built, so isomorphic cells are the
+same network, and a cell whose output node gets no signal outputs zeros.
+
+**Replicas.** ``replicas=R`` builds R networks of identical topology side by side:
+every conv is grouped with ``groups=R`` over a channel axis laid out replica-major
+(``[replica0 channels, replica1 channels, ...]``), BatchNorm is per channel and
+therefore per replica, and the classifier is a batched matmul. The replicas never
+mix, so training R seeds at once equals training them one by one (the fast
+trainer's trick; a CPU pays its per-op overhead once instead of R times). With
+``replicas=1`` this is the plain network, and :func:`init_replicas` gives replica
+``r`` exactly the weights a one-replica network gets from seed ``r``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from naslab.spaces.nb201 import EDGES, NUM_NODES, OPS
+
+Arch = tuple[int, ...]
+
+
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, replicas: int) -> None:
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(
+                c_in * replicas, c_out * replicas, kernel, stride, padding=kernel // 2,
+                bias=False, groups=replicas,
+            ),
+            nn.BatchNorm2d(c_out * replicas),
+        )
+
+
+def _make_op(name: str, channels: int, replicas: int) -> nn.Module:
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "nor_conv_1x1":
+        return ReLUConvBN(channels, channels, 1, 1, replicas)
+    if name == "nor_conv_3x3":
+        return ReLUConvBN(channels, channels, 3, 1, replicas)
+    if name == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    raise ValueError(f"op {name!r} cannot be built; expected one of {OPS[1:]}")
+
+
+class Cell(nn.Module):
+    """One NB201 cell computing only its live edges (channels in = channels out)."""
+
+    def __init__(self, arch: Arch, live: Sequence[bool], channels: int, replicas: int) -> None:
+        super().__init__()
+        self.edge_ids = [d for d in range(len(EDGES)) if live[d]]
+        self.ops = nn.ModuleList(_make_op(OPS[arch[d]], channels, replicas) for d in self.edge_ids)
+        # node -> [(position in self.ops, source node)], only for nodes with live inputs
+        self.incoming: dict[int, list[tuple[int, int]]] = {}
+        for position, d in enumerate(self.edge_ids):
+            to_node, from_node = EDGES[d]
+            self.incoming.setdefault(to_node, []).append((position, from_node))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.edge_ids:  # the output node receives no signal: NB201 outputs zeros
+            return torch.zeros_like(x)
+        nodes: dict[int, torch.Tensor] = {0: x}
+        for node in range(1, NUM_NODES):
+            terms = self.incoming.get(node)
+            if not terms:
+                continue  # dead node: nothing live reads it
+            total = self.ops[terms[0][0]](nodes[terms[0][1]])
+            for position, src in terms[1:]:
+                total = total + self.ops[position](nodes[src])
+            nodes[node] = total
+        return nodes[NUM_NODES - 1]
+
+
+class ResidualReduction(nn.Module):
+    """NB201's ResNet basic block with stride 2, between stages."""
+
+    def __init__(self, c_in: int, c_out: int, replicas: int) -> None:
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, replicas)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, replicas)
+        self.shortcut = nn.Sequential(
+            nn.AvgPool2d(2, stride=2),
+            nn.Conv2d(c_in * replicas, c_out * replicas, 1, bias=False, groups=replicas),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_b(self.conv_a(x)) + self.shortcut(x)
+
+
+class ReplicaLinear(nn.Module):
+    """R independent linear classifiers: ``[B, R, in] -> [B, R, out]``."""
+
+    def __init__(self, c_in: int, c_out: int, replicas: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(replicas, c_in, c_out))
+        self.bias = nn.Parameter(torch.zeros(replicas, c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("bri,rio->bro", x, self.weight) + self.bias
+
+
+class NB201Network(nn.Module):
+    """The NB201 network for one cell, as ``replicas`` independent copies.
+
+    Input ``[B, replicas * in_channels, H, W]`` (replica-major channels: replica r
+    reads channels ``r*in_channels:(r+1)*in_channels``); output ``[B, replicas, classes]``.
+    """
+
+    def __init__(
+        self,
+        arch: Arch,
+        live: Sequence[bool],
+        channels: int = 16,
+        cells_per_stage: int = 1,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        replicas: int = 1,
+    ) -> None:
+        super().__init__()
+        self.arch, self.replicas, self.in_channels = tuple(arch), replicas, in_channels
+        r, c = replicas, channels
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels * r, c * r, 3, padding=1, bias=False, groups=r),
+            nn.BatchNorm2d(c * r),
+        )
+        layers: list[nn.Module] = []
+        for stage, width in enumerate((c, 2 * c, 4 * c)):
+            if stage > 0:
+                layers.append(ResidualReduction(width // 2, width, r))
+            layers.extend(Cell(arch, live, width, r) for _ in range(cells_per_stage))
+        self.cells = nn.Sequential(*layers)
+        self.last_act = nn.Sequential(nn.BatchNorm2d(4 * c * r), nn.ReLU(inplace=False))
+        self.classifier = ReplicaLinear(4 * c, num_classes, r)
+        self.features = 4 * c
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.last_act(self.cells(self.stem(x)))
+        pooled = h.mean(dim=(2, 3)).view(h.shape[0], self.replicas, self.features)
+        return self.classifier(pooled)
+
+
+def build_network(
+    arch: Arch,
+    channels: int = 16,
+    cells_per_stage: int = 1,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    replicas: int = 1,
+) -> NB201Network:
+    """The network of a valid NB201 decision vector, live edges only (not initialised)."""
+    from naslab.spaces import get_space
+
+    space = get_space("nb201")
+    arch = space.validate(arch)
+    return NB201Network(
+        arch, space.live_edges(arch), channels, cells_per_stage, num_classes, in_channels, replicas
+    )
+
+
+@torch.no_grad()
+def init_replicas(model: NB201Network, seeds: Sequence[int]) -> None:
+    """Initialise replica r from ``torch.Generator().manual_seed(seeds[r])`` alone.
+
+    Every parameter is split into its per-replica slices, and each slice is drawn in
+    module order from its own generator, so replica r of an R-replica network gets
+    the very weights a 1-replica network gets from ``seeds[r]``.
+    """
+    if len(seeds) != model.replicas:
+        raise ValueError(f"init_replicas: {len(seeds)} seeds for a network of {model.replicas} replicas")
+    generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    r = model.replicas
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            per = module.weight.shape[0] // r
+            for i, g in enumerate(generators):
+                part = module.weight[i * per : (i + 1) * per]
+                # He init for ReLU nets (fan_out, as NB201/torchvision ResNets do)
+                std = math.sqrt(2.0 / (part.shape[0] * part.shape[2] * part.shape[3]))
+                part.copy_(torch.randn(part.shape, generator=g) * std)
+        elif isinstance(module, nn.BatchNorm2d):
+            module.weight.fill_(1.0)
+            module.bias.zero_()
+            module.reset_running_stats()
+        elif isinstance(module, ReplicaLinear):
+            for i, g in enumerate(generators):
+                fan_in = module.weight.shape[1]
+                bound = 1.0 / math.sqrt(fan_in)
+                module.weight[i].copy_(torch.rand(module.weight[i].shape, generator=g) * 2 * bound - bound)
+            module.bias.zero_()
+
+
+def count_params(arch: Arch, channels: int, cells_per_stage: int, num_classes: int, in_channels: int) -> float:
+    """Trainable parameters of one network (one replica), in millions."""
+    model = build_network(arch, channels, cells_per_stage, num_classes, in_channels, replicas=1)
+    return sum(p.numel() for p in model.parameters()) / 1e6
+
+
+def count_flops(
+    arch: Arch,
+    channels: int,
+    cells_per_stage: int,
+    num_classes: int,
+    in_channels: int,
+    image_size: int,
+) -> float:
+    """Multiply-accumulates of one forward pass of one image, in millions.
+
+    Counted from the layer shapes (convs and the classifier, as NB201 counts them);
+    BN, ReLU, pooling and additions are not counted.
+    """
+    model = build_network(arch, channels, cells_per_stage, num_classes, in_channels, replicas=1)
+    total = 0
+
+    def conv_hook(module: nn.Conv2d, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        k = module.kernel_size[0] * module.kernel_size[1]
+        total += output.numel() * (module.in_channels // module.groups) * k
+
+    handles = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model.eval()
+        model(torch.zeros(1, in_channels, image_size, image_size))
+    for h in handles:
+        h.remove()
+    total += model.features * num_classes
+    return total / 1e6

@@ -1,0 +1,352 @@
+"""Train NB201 networks: a plain reference loop and a fast seed-batched trainer.
+
+Both follow one recipe (:class:`Recipe`): SGD with Nesterov momentum, a per-step cosine
+learning rate from ``lr`` to 0, cross-entropy, batch ``batch_size``, evaluation of the
+validation and test sets after every stored epoch (BatchNorm in eval mode, running
+statistics).
+
+* :func:`train_plain` — one network at a time, the textbook loop; the reference.
+* :func:`train_seeds` — all seeds of one architecture in one module of replicas
+  (grouped convolutions, see :mod:`naslab.training.models`). The replicas never mix,
+  each has its own initialisation and data order drawn from its seed exactly as
+  :func:`train_plain` draws them, so the two agree up to float rounding; the fast one
+  pays Python and kernel-launch overhead once per step instead of once per seed.
+
+Randomness: seed ``s`` initialises weights from ``torch.Generator().manual_seed(s)``
+and orders the data from a second generator seeded ``s + DATA_SEED_OFFSET``; nothing
+reads torch's global RNG, so equal seeds give identical results on CPU.
+
+Device ``"auto"``: CUDA with bf16 autocast when a GPU is present, else CPU in float32
+(:func:`select_device`). Training time is measured around the optimisation steps only
+(evaluation excluded, CUDA synchronised before reading the clock); with R replicas
+each seed is charged 1/R of the shared time.
+
+A replica whose loss becomes non-finite is *diverged*: its metrics from then on are
+NaN and the caller records a failed result; the other replicas are unaffected.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+METRIC_NAMES = ("val_acc", "val_loss", "test_acc", "test_loss", "train_acc", "train_loss", "train_time_s")
+DATA_SEED_OFFSET = 1_000_003
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that determines a training, apart from the architecture and seed."""
+
+    dataset: str = "digits"
+    train_size: int | None = None
+    val_size: int | None = None
+    test_size: int | None = None
+    epochs: int = 6
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    channels: int = 16
+    cells_per_stage: int = 1
+    augment: bool = False
+    eval_batch_size: int = 2048
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "channels", "cells_per_stage", "eval_batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"recipe: {name}={getattr(self, name)!r} must be a positive integer")
+        if not self.lr > 0:
+            raise ValueError(f"recipe: lr={self.lr!r} must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_mapping(cls, values: Any) -> "Recipe":
+        """Build from a dict / DictConfig, naming an unknown field in one sentence."""
+        data = dict(values)
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"recipe: unknown field(s) {unknown}; known fields: {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass
+class TrainingRecord:
+    """Per-seed, per-epoch curves of one architecture: ``metrics[name]`` is ``[S, E]``."""
+
+    seeds: list[int]
+    epochs: list[int]
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    device: str = "cpu"
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """Per seed: did the training produce a non-finite loss or validation value?"""
+        return ~np.isfinite(self.metrics["val_loss"][:, -1]) | ~np.isfinite(self.metrics["val_acc"][:, -1])
+
+
+# ----- device -------------------------------------------------------------------------
+def select_device(requested: str = "auto", cuda_available: bool | None = None) -> tuple[str, Any]:
+    """``(device, autocast dtype or None)`` for ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    ``auto`` = CUDA with bf16 autocast when available, else CPU with float32.
+    ``cuda_available`` overrides detection (the tests use it to cover the GPU branch).
+    """
+    import torch
+
+    if cuda_available is None:
+        cuda_available = torch.cuda.is_available()
+    if requested == "auto":
+        requested = "cuda" if cuda_available else "cpu"
+    if requested == "cpu":
+        return "cpu", None
+    if requested == "cuda" or requested.startswith("cuda:"):
+        if not cuda_available:
+            raise ValueError(f"device={requested!r} was asked for, but no CUDA GPU is available; use device=auto or cpu")
+        return requested, torch.bfloat16
+    raise ValueError(f"device={requested!r} is not understood; expected auto, cpu, cuda or cuda:N")
+
+
+def _synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize(device)
+
+
+def _cosine_lr(base: float, step: int, total: int) -> float:
+    return 0.5 * base * (1.0 + math.cos(math.pi * step / total))
+
+
+def _data_generator(seed: int) -> "torch.Generator":  # noqa: F821
+    import torch
+
+    return torch.Generator().manual_seed(int(seed) + DATA_SEED_OFFSET)
+
+
+def _augment(x: "torch.Tensor", generator: "torch.Generator") -> "torch.Tensor":  # noqa: F821
+    """Random crop (4-pixel zero padding) + horizontal flip, drawn from ``generator``."""
+    import torch
+
+    n, _, h, w = x.shape
+    shifts = torch.randint(0, 9, (n, 2), generator=generator)
+    flips = torch.rand(n, generator=generator) < 0.5
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
+    rows = (torch.arange(h)[None, :] + shifts[:, :1]).to(x.device)
+    cols = torch.arange(w)[None, :] + shifts[:, 1:]
+    cols = torch.where(flips[:, None], cols.flip(1), cols).to(x.device)
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    out = padded[batch, :, rows[:, :, None], cols[:, None, :]]  # [n, h, w, C]
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+# ----- evaluation ---------------------------------------------------------------------
+def _evaluate(model: Any, x: Any, y: Any, replicas: int, batch: int, amp_dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per-replica (accuracy %, mean loss) on one split; NaN for a non-finite replica."""
+    import torch
+    import torch.nn.functional as F
+
+    model.eval()
+    device = x.device.type
+    correct = torch.zeros(replicas, dtype=torch.float64)
+    loss_sum = torch.zeros(replicas, dtype=torch.float64)
+    with torch.no_grad(), torch.autocast(device, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+        for start in range(0, x.shape[0], batch):
+            xb, yb = x[start : start + batch], y[start : start + batch]
+            logits = model(xb.repeat(1, replicas, 1, 1)).float()  # [B, R, classes]
+            targets = yb[:, None].expand(-1, replicas)
+            losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+            loss_sum += losses.view(-1, replicas).sum(0).double().cpu()
+            correct += (logits.argmax(-1) == targets).sum(0).double().cpu()
+    n = x.shape[0]
+    loss = (loss_sum / n).numpy()
+    acc = (100.0 * correct / n).numpy()
+    acc[~np.isfinite(loss)] = np.nan
+    return acc, loss
+
+
+# ----- the fast trainer ---------------------------------------------------------------
+def train_seeds(
+    arch: Sequence[int],
+    recipe: Recipe,
+    splits: Any,
+    seeds: Sequence[int],
+    device: str = "auto",
+    on_epoch: Any = None,
+) -> TrainingRecord:
+    """Train ``arch`` once per seed, all seeds together as replicas of one network."""
+    import torch
+    import torch.nn.functional as F
+
+    from naslab.training.models import build_network, init_replicas
+
+    device, amp_dtype = select_device(device)
+    replicas = len(seeds)
+    model = build_network(
+        tuple(arch), recipe.channels, recipe.cells_per_stage, splits.num_classes, splits.in_channels, replicas
+    )
+    init_replicas(model, seeds)
+    model.to(device)
+    params = list(model.parameters())
+    optimizer = torch.optim.SGD(
+        params, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+        weight_decay=recipe.weight_decay,
+    )
+    train_x, train_y = splits.train_x.to(device), splits.train_y.to(device)
+    val_x, val_y = splits.val_x.to(device), splits.val_y.to(device)
+    test_x, test_y = splits.test_x.to(device), splits.test_y.to(device)
+    n, c, h, w = train_x.shape
+    steps_per_epoch = math.ceil(n / recipe.batch_size)
+    total_steps = recipe.epochs * steps_per_epoch
+    data_generators = [_data_generator(s) for s in seeds]
+
+    curves = {name: np.full((replicas, recipe.epochs), np.nan) for name in METRIC_NAMES}
+    alive = np.ones(replicas, dtype=bool)
+    elapsed = 0.0
+    step = 0
+    for epoch in range(recipe.epochs):
+        _synchronize(device)
+        started = time.perf_counter()
+        model.train()
+        orders = torch.stack([torch.randperm(n, generator=g) for g in data_generators]).to(device)
+        if recipe.augment:
+            # one augmented copy of the training set per replica and epoch, from its own generator
+            views = torch.stack([_augment(train_x, g) for g in data_generators])  # [R, n, C, H, W]
+        train_loss = torch.zeros(replicas, device=device)
+        train_correct = torch.zeros(replicas, device=device)
+        for batch_start in range(0, n, recipe.batch_size):
+            index = orders[:, batch_start : batch_start + recipe.batch_size]  # [R, B]
+            if recipe.augment:
+                xb = views[torch.arange(replicas, device=device)[:, None], index]
+            else:
+                xb = train_x[index]  # [R, B, C, H, W]
+            b = index.shape[1]
+            xb = xb.transpose(0, 1).reshape(b, replicas * c, h, w)
+            yb = train_y[index].T  # [B, R]
+            for group in optimizer.param_groups:
+                group["lr"] = _cosine_lr(recipe.lr, step, total_steps)
+            with torch.autocast(device_type=device.split(":")[0], dtype=amp_dtype or torch.bfloat16,
+                                enabled=amp_dtype is not None):
+                logits = model(xb)
+            logits = logits.float()
+            losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none")
+            # sum over replicas of each replica's batch mean: replica r's gradient is its own
+            loss = losses.sum() / b
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                train_loss += losses.detach().view(b, replicas).sum(0)
+                train_correct += (logits.detach().argmax(-1) == yb).sum(0)
+            step += 1
+        _synchronize(device)
+        elapsed += time.perf_counter() - started
+        epoch_loss = (train_loss / n).cpu().numpy()
+        alive &= np.isfinite(epoch_loss)
+        curves["train_loss"][:, epoch] = epoch_loss
+        curves["train_acc"][:, epoch] = (100.0 * train_correct / n).cpu().numpy()
+        curves["train_time_s"][:, epoch] = elapsed / replicas
+        val_acc, val_loss = _evaluate(model, val_x, val_y, replicas, recipe.eval_batch_size, amp_dtype)
+        test_acc, test_loss = _evaluate(model, test_x, test_y, replicas, recipe.eval_batch_size, amp_dtype)
+        curves["val_acc"][:, epoch], curves["val_loss"][:, epoch] = val_acc, val_loss
+        curves["test_acc"][:, epoch], curves["test_loss"][:, epoch] = test_acc, test_loss
+        alive &= np.isfinite(val_loss)
+        for name in METRIC_NAMES:
+            if name != "train_time_s":
+                curves[name][~alive, epoch] = np.nan
+        if on_epoch is not None:
+            on_epoch(epoch + 1, {k: v[:, epoch] for k, v in curves.items()})
+        if not alive.any():
+            break  # every replica diverged: nothing left worth training
+    return TrainingRecord(
+        seeds=[int(s) for s in seeds],
+        epochs=list(range(1, recipe.epochs + 1)),
+        metrics={k: v.astype(np.float32) for k, v in curves.items()},
+        device=device,
+    )
+
+
+# ----- the plain reference trainer ----------------------------------------------------
+def train_plain(
+    arch: Sequence[int],
+    recipe: Recipe,
+    splits: Any,
+    seed: int,
+    device: str = "auto",
+    return_model: bool = False,
+) -> TrainingRecord | tuple[TrainingRecord, Any]:
+    """The textbook loop, one network, one seed: the reference the fast trainer must match."""
+    import torch
+    import torch.nn.functional as F
+
+    from naslab.training.models import build_network, init_replicas
+
+    device, amp_dtype = select_device(device)
+    model = build_network(
+        tuple(arch), recipe.channels, recipe.cells_per_stage, splits.num_classes, splits.in_channels, 1
+    )
+    init_replicas(model, [seed])
+    model.to(device)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+        weight_decay=recipe.weight_decay,
+    )
+    n = splits.train_x.shape[0]
+    total_steps = recipe.epochs * math.ceil(n / recipe.batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _cosine_lr(1.0, s, total_steps))
+    generator = _data_generator(seed)
+    curves = {name: np.full((1, recipe.epochs), np.nan) for name in METRIC_NAMES}
+    train_x, train_y = splits.train_x.to(device), splits.train_y.to(device)
+    elapsed = 0.0
+    for epoch in range(recipe.epochs):
+        _synchronize(device)
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=generator).to(device)
+        data = _augment(train_x, generator) if recipe.augment else train_x
+        loss_sum, correct = 0.0, 0
+        for batch_start in range(0, n, recipe.batch_size):
+            index = order[batch_start : batch_start + recipe.batch_size]
+            xb, yb = data[index], train_y[index]
+            with torch.autocast(device_type=device.split(":")[0], dtype=amp_dtype or torch.bfloat16,
+                                enabled=amp_dtype is not None):
+                logits = model(xb)[:, 0]
+            loss = F.cross_entropy(logits.float(), yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += float(loss) * len(index)
+            correct += int((logits.argmax(-1) == yb).sum())
+        _synchronize(device)
+        elapsed += time.perf_counter() - started
+        curves["train_loss"][0, epoch] = loss_sum / n
+        curves["train_acc"][0, epoch] = 100.0 * correct / n
+        curves["train_time_s"][0, epoch] = elapsed
+        for split in ("val", "test"):
+            acc, loss_value = _evaluate(
+                model, getattr(splits, f"{split}_x").to(device), getattr(splits, f"{split}_y").to(device),
+                1, recipe.eval_batch_size, amp_dtype,
+            )
+            curves[f"{split}_acc"][0, epoch], curves[f"{split}_loss"][0, epoch] = acc[0], loss_value[0]
+        if not math.isfinite(loss_sum) or not np.isfinite(curves["val_loss"][0, epoch]):
+            for name in METRIC_NAMES:
+                if name != "train_time_s":
+                    curves[name][0, epoch:] = np.nan
+            break
+    record = TrainingRecord(
+        seeds=[int(seed)],
+        epochs=list(range(1, recipe.epochs + 1)),
+        metrics={k: v.astype(np.float32) for k, v in curves.items()},
+        device=device,
+    )
+    return (record, model) if return_model else record
