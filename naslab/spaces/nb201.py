@@ -70,37 +70,53 @@ class NB201Space(CategoricalSpace):
     def node_expressions(self, arch: Arch) -> list[str]:
         """Symbolic expression of each node's output, the basis of :meth:`canonical`.
 
-        ``none`` contributes nothing, ``skip_connect`` passes its input expression
-        through, any other op wraps it as ``op(expr)``; a node is the sorted multiset
-        sum of its incoming terms and ``0`` when it has none. An op applied to ``0``
-        gives ``0`` (convolutions have no bias; we ignore the learnable shift of their
-        BatchNorm, as NB201 does), so a node fed only zeros is itself zero.
+        A node is the sum of its incoming terms, written as the sorted multiset of
+        its summands: ``none`` contributes nothing, ``skip_connect`` contributes the
+        summands of its input node (addition is associative), any other op one term
+        ``op(expr)``. A node with no terms is ``0``; an op applied to ``0`` gives ``0``
+        (convolutions have no bias; like NB201 we ignore the learnable shift of their
+        BatchNorm), so a node fed only zeros is itself zero.
         """
-        nodes = ["x"]
+        summands: list[list[str]] = [["x"]]
         for to_node in range(1, NUM_NODES):
-            terms = []
+            terms: list[str] = []
             for d, (dst, src) in enumerate(EDGES):
-                if dst != to_node or arch[d] == NONE or nodes[src] == _ZERO:
+                if dst != to_node or arch[d] == NONE or not summands[src]:
                     continue
-                terms.append(nodes[src] if arch[d] == SKIP else f"{OPS[arch[d]]}({nodes[src]})")
-            nodes.append("+".join(sorted(terms)) if terms else _ZERO)
-        return nodes
+                if arch[d] == SKIP:
+                    terms.extend(summands[src])
+                else:
+                    terms.append(f"{OPS[arch[d]]}({'+'.join(summands[src])})")
+            summands.append(sorted(terms))
+        return ["+".join(terms) if terms else _ZERO for terms in summands]
 
     def canonical(self, arch: Arch) -> str:
-        """Isomorphism-invariant key: the expression of the output node.
+        """Isomorphism-invariant key: the output expression plus the conv inventory.
 
-        Two cells get the same key exactly when their output expressions are equal up
-        to the order of summed terms. Edges that cannot reach the output, and edges
-        fed only zeros, leave no trace, so they are pruned. Over the 15,625 cells this
-        gives **5,273** distinct keys. NAS-Bench-201 reports 6,466 "unique" cells
-        because its ``to_unique_str(consider_zero=True)`` keeps every zero term in a
-        sum (``x + 0`` and ``x`` get different keys) and only propagates zeros out of
-        node 1; those cells compute the same function, so we merge them (reproducing
-        NB201's rule over the space gives 6,466, checked in the tests). naslab's
-        trainer skips exactly the edges this key drops (:meth:`live_edges`), so for a
-        naslab-built benchmark equal keys mean equal networks.
+        The output node's expression (:meth:`node_expressions`: sums flattened through
+        skip connections and sorted, zeros dropped) says which function of the input
+        the cell computes. It does not say whether two equal terms share weights: a
+        conv whose output reaches the cell output along two skip paths appears twice
+        with one set of weights, two separate convs appear twice with two. So the key
+        also lists the expression of every live convolution (one entry per weight
+        tensor). Edges that cannot reach the output, and edges fed only zeros, leave
+        no trace: they are pruned.
+
+        Over the 15,625 cells this gives **5,260** classes. NAS-Bench-201 reports
+        6,466 "unique" cells: its ``to_unique_str(consider_zero=True)`` keeps zero
+        terms in sums (``x + 0`` and ``x`` differ) and does not reorder terms that
+        arrive through a skip; those cells compute the same function, so we merge
+        them (the tests reproduce NB201's rule and its 6,466). naslab's trainer
+        computes exactly the edges this key keeps (:meth:`live_edges`).
         """
-        return self.node_expressions(arch)[-1]
+        nodes = self.node_expressions(arch)
+        live = self.live_edges(arch)
+        convs = sorted(
+            f"{OPS[op]}({nodes[EDGES[d][1]]})"
+            for d, op in enumerate(arch)
+            if live[d] and OPS[op].startswith("nor_conv")
+        )
+        return nodes[-1] + " | " + ",".join(convs)
 
     def live_edges(self, arch: Arch) -> tuple[bool, ...]:
         """Per edge: does it carry a non-zero signal that reaches the output node?"""
