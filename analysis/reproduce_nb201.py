@@ -1,0 +1,254 @@
+"""Reproduce the NAS-Bench-201 paper's CIFAR-10 baselines (and compare on NAS-Bench-Macro).
+
+    python analysis/reproduce_nb201.py                       # table on stdout + analysis/results/
+    python analysis/reproduce_nb201.py --seeds 20 --strategies random,evolution
+    python analysis/reproduce_nb201.py --sources ../shared/benchmarks   # convert at run time, no import step
+
+NB201 protocol (``conf/experiment/nb201_c10_paper.yaml``): each strategy searches
+with the 12-epoch ``cifar10-valid`` validation accuracy, each query is charged its
+12-epoch training time (+ one validation pass), the search stops at 12,000 simulated
+seconds, and we report the incumbent's 200-epoch ``cifar10-valid`` validation
+accuracy — mean ± std over seeds, next to the paper's figures. Runs happen
+in-process through the same config composition, runner and strategies as
+``python -m naslab +experiment=nb201_c10_paper strategy=...``.
+
+The runner picks the incumbent by the search signal; the 200-epoch validation
+accuracy of that architecture is looked up here in the benchmark (the run summary
+records the full-fidelity *test* accuracy, which is not the paper's column).
+
+NAS-Bench-Macro: no training times are published, so the comparison there is by
+queries: for each budget, the mean accuracy of the incumbent (the benchmark's
+seed mean) and the share of runs that found the published best (93.13).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = REPO_ROOT / "conf"
+DEFAULT_OUT = REPO_ROOT / "analysis" / "results"
+DEFAULT_SOURCES = REPO_ROOT.parent / "shared" / "benchmarks"
+EXPERIMENT = "nb201_c10_paper"
+LABELS = {"random": "RS", "evolution": "REA", "reinforce": "REINFORCE", "bohb": "BOHB"}
+MACRO_PUBLISHED_BEST = 93.13
+
+
+class ReproductionError(RuntimeError):
+    """Something the user must fix first (e.g. the benchmark was not imported)."""
+
+
+def compose(overrides: Sequence[str]):
+    """The app's config for ``overrides``, composed exactly as ``python -m naslab`` would."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from naslab.app import register_resolvers
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=list(overrides))
+
+
+def strategy_available(name: str) -> bool:
+    return (CONF_DIR / "strategy" / f"{name}.yaml").is_file()
+
+
+def _override_value(value) -> str:
+    return json.dumps(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def run_strategy(cfg, seeds: Sequence[int]) -> list:
+    """One trajectory per seed for the composed config ``cfg``."""
+    from hydra.utils import instantiate
+
+    from naslab.app import build_evaluator
+    from naslab.runner import Budget, run_search
+
+    evaluator, _ = build_evaluator(cfg)
+    make_strategy = instantiate(cfg.strategy)
+    budget = Budget(queries=cfg.budget.get("queries"), sim_seconds=cfg.budget.get("sim_seconds"))
+    return [
+        run_search(make_strategy, evaluator, seed=int(seed), budget=budget,
+                   num_workers=int(cfg.get("workers", 1)), fidelity=cfg.get("fidelity"))
+        for seed in seeds
+    ]
+
+
+def nb201_paper(benchmark_path: Path, strategies: Sequence[str], seeds: Sequence[int]) -> list[dict]:
+    """Rows of the NB201 table: ours (mean, std, queries) vs published, per strategy."""
+    from naslab.benchmarks.tabular import load_benchmark
+
+    base = compose([f"+experiment={EXPERIMENT}"])
+    paper = base.paper
+    bench = load_benchmark(benchmark_path)
+    report = bench.table(str(paper.report_metric), int(paper.report_epoch))
+    rows = []
+    for name in strategies:
+        published = paper.published.get(name)
+        row = {"strategy": name, "label": LABELS.get(name, name),
+               "published_mean": float(published[0]) if published else math.nan,
+               "published_std": float(published[1]) if published else math.nan}
+        if not strategy_available(name):
+            row["note"] = f"not run: conf/strategy/{name}.yaml does not exist yet"
+            rows.append(row)
+            continue
+        params = paper.strategies.get(name) or {}
+        overrides = [f"+experiment={EXPERIMENT}", f"strategy={name}", f"benchmark.path={benchmark_path}"]
+        overrides += [f"strategy.{k}={_override_value(v)}" for k, v in params.items()]
+        started = time.perf_counter()
+        trajectories = run_strategy(compose(overrides), seeds)
+        wall = time.perf_counter() - started
+        chosen = [bench.index_of(t.incumbent.arch) for t in trajectories]
+        accuracy = report[chosen].astype(np.float64)
+        row.update(
+            mean=float(accuracy.mean()), std=float(accuracy.std(ddof=1)) if len(accuracy) > 1 else 0.0,
+            queries=float(np.mean([len(t) for t in trajectories])),
+            sim_time_s=float(np.mean([t.sim_time_s for t in trajectories])),
+            wall_s=wall, seeds=len(seeds), hyper_parameters=dict(params),
+        )
+        if not math.isnan(row["published_mean"]):
+            row["within_one_published_std"] = abs(row["mean"] - row["published_mean"]) <= row["published_std"]
+        rows.append(row)
+    return rows
+
+
+def macro_comparison(benchmark_path: Path, strategies: Sequence[str], seeds: Sequence[int],
+                     budgets: Sequence[int]) -> list[dict]:
+    """Per strategy and query budget: incumbent seed-mean accuracy and hits of the optimum."""
+    from naslab.benchmarks.tabular import load_benchmark
+
+    bench = load_benchmark(benchmark_path)
+    mean_acc = bench.table("test_acc")
+    best = float(np.nanmax(mean_acc))
+    rows = []
+    for name in strategies:
+        if not strategy_available(name):
+            rows.append({"strategy": name, "note": f"not run: conf/strategy/{name}.yaml does not exist yet"})
+            continue
+        for queries in budgets:
+            cfg = compose([f"benchmark=nasbench_macro", f"benchmark.path={benchmark_path}",
+                           f"strategy={name}", f"budget.queries={queries}", "budget.sim_seconds=null"])
+            started = time.perf_counter()
+            trajectories = run_strategy(cfg, seeds)
+            accuracy = mean_acc[[bench.index_of(t.incumbent.arch) for t in trajectories]].astype(np.float64)
+            rows.append({
+                "strategy": name, "label": LABELS.get(name, name), "queries": queries,
+                "mean": float(accuracy.mean()), "std": float(accuracy.std(ddof=1)),
+                "found_best": float(np.mean(np.isclose(accuracy, best, atol=1e-4))),
+                "wall_s": time.perf_counter() - started, "seeds": len(seeds),
+            })
+    return rows
+
+
+def nb201_table(rows: list[dict]) -> str:
+    lines = [
+        "| strategy | ours: 200-ep val acc (mean ± std) | published | |ours − published| ≤ published std | queries per run | wall s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        published = f"{r['published_mean']:.2f} ± {r['published_std']:.2f}" if not math.isnan(r["published_mean"]) else "—"
+        if "mean" not in r:
+            lines.append(f"| {r['label']} | {r.get('note', '—')} | {published} | — | — | — |")
+            continue
+        ok = "yes" if r.get("within_one_published_std") else "no"
+        lines.append(
+            f"| {r['label']} | {r['mean']:.2f} ± {r['std']:.2f} | {published} | {ok} "
+            f"| {r['queries']:.1f} | {r['wall_s']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def macro_table(rows: list[dict]) -> str:
+    lines = ["| strategy | queries | incumbent mean acc (mean ± std) | runs that found 93.13 | wall s |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        if "mean" not in r:
+            lines.append(f"| {r['strategy']} | — | {r['note']} | — | — |")
+            continue
+        lines.append(f"| {r['label']} | {r['queries']} | {r['mean']:.2f} ± {r['std']:.2f} "
+                     f"| {100 * r['found_best']:.0f} % | {r['wall_s']:.1f} |")
+    return "\n".join(lines)
+
+
+def _ensure_benchmarks(args: argparse.Namespace, workdir: Path) -> tuple[Path, Path | None]:
+    """Paths of the NB201 and Macro files: given, imported, or converted now from --sources."""
+    from naslab.benchmarks.convert import main as convert_main
+
+    nb201, macro = args.benchmark, args.macro_benchmark
+    if args.sources is not None:
+        src = Path(args.sources)
+        nb201, macro = workdir / "nb201_c10.h5", workdir / "nasbench_macro.h5"
+        steps = [
+            ["nb201-c10", str(src / "nb201-cifar10-12ep/cifar10_12ep_seedmean.csv"),
+             str(src / "nb201-cifar10-valid-200ep/cifar10-valid_200ep_seedmean.csv"), str(nb201)],
+            ["nasbench-macro", str(src / "nas-bench-macro/nas-bench-macro_cifar10.json"), str(macro)],
+        ]
+        for argv in steps:
+            if convert_main(argv) != 0:
+                raise ReproductionError(f"converting {argv[0]} from {src} failed (see the error above)")
+    if not Path(nb201).is_file():
+        raise ReproductionError(
+            f"{nb201} does not exist; import it first (docs/benchmarks.md) or pass --sources ../shared/benchmarks"
+        )
+    if macro is not None and not Path(macro).is_file():
+        macro = None
+    return Path(nb201), (Path(macro) if macro is not None else None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    imported = REPO_ROOT / "data" / "imported"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--benchmark", type=Path, default=imported / "nb201_c10.h5", help="imported NB201 CIFAR-10 file")
+    parser.add_argument("--macro-benchmark", type=Path, default=imported / "nasbench_macro.h5",
+                        help="imported NAS-Bench-Macro file (skipped if absent)")
+    parser.add_argument("--sources", type=Path, default=None,
+                        help="convert the published files in this folder into a temporary folder first")
+    parser.add_argument("--seeds", type=int, default=100, help="runs per strategy (default 100, as the paper)")
+    parser.add_argument("--strategies", default="random,evolution,reinforce,bohb")
+    parser.add_argument("--macro-strategies", default="random,evolution,local_search,genetic,reinforce,bohb")
+    parser.add_argument("--macro-budgets", default="50,100,300")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the .md and .json tables")
+    args = parser.parse_args(argv)
+
+    seeds = list(range(args.seeds))
+    with tempfile.TemporaryDirectory(prefix="naslab-reproduce-") as tmp:
+        try:
+            nb201, macro = _ensure_benchmarks(args, Path(tmp))
+        except ReproductionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        started = time.perf_counter()
+        rows = nb201_paper(nb201, args.strategies.split(","), seeds)
+        text = [f"## NAS-Bench-201 CIFAR-10, paper protocol ({args.seeds} seeds per strategy)", "",
+                nb201_table(rows), ""]
+        macro_rows: list[dict] = []
+        if macro is not None:
+            budgets = [int(b) for b in args.macro_budgets.split(",")]
+            macro_rows = macro_comparison(macro, args.macro_strategies.split(","), seeds, budgets)
+            text += [f"## NAS-Bench-Macro CIFAR-10 ({args.seeds} seeds; published best {MACRO_PUBLISHED_BEST})", "",
+                     macro_table(macro_rows), ""]
+        text.append(f"total wall time {time.perf_counter() - started:.1f} s")
+    report = "\n".join(text)
+    print(report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "nb201_reproduction.md").write_text(report + "\n")
+    (args.out / "nb201_reproduction.json").write_text(
+        json.dumps({"nb201": rows, "nasbench_macro": macro_rows}, indent=2, default=str) + "\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
