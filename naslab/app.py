@@ -64,6 +64,18 @@ def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
     return evaluator, benchmark
 
 
+def _number(value: Any, kind: type, key: str) -> Any:
+    if value is None:
+        return None
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a number or null, got {value!r}") from None
+    if kind is int and number != value:
+        raise ConfigError(f"{key} must be a whole number, got {value!r}")
+    return number
+
+
 def git_commit() -> str:
     from naslab.benchmarks.tabular import provenance
 
@@ -77,13 +89,10 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
     started = time.perf_counter()
     evaluator, benchmark = build_evaluator(cfg)
     make_strategy = instantiate(cfg.strategy)
-    try:
-        budget = Budget(
-            queries=cfg.budget.get("queries"),
-            sim_seconds=cfg.budget.get("sim_seconds"),
-        )
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    budget = Budget(
+        queries=_number(cfg.budget.get("queries"), int, "budget.queries"),
+        sim_seconds=_number(cfg.budget.get("sim_seconds"), float, "budget.sim_seconds"),
+    )
     every = max(1, (budget.queries or 1000) // 10)
 
     def progress(step: int, result: Any, trajectory: Trajectory) -> None:
@@ -98,8 +107,8 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         evaluator,
         seed=int(cfg.seed),
         budget=budget,
-        num_workers=int(cfg.get("workers", 1)),
-        fidelity=cfg.get("fidelity"),
+        num_workers=_number(cfg.get("workers", 1), int, "workers"),
+        fidelity=_number(cfg.get("fidelity"), int, "fidelity"),
         on_result=progress,
     )
     inc = trajectory.incumbent
