@@ -124,3 +124,14 @@ def test_failed_write_leaves_previous_file_and_no_temp(tmp_path, synthetic_bench
         write_benchmark(path, broken)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.h5"]
+
+
+def test_batched_queries_match_single_queries(synthetic_bench):
+    rng = np.random.default_rng(0)
+    n = 1000
+    idx = rng.integers(synthetic_bench.num_archs, size=n)
+    seeds = rng.integers(2, size=n)
+    pos = rng.integers(len(synthetic_bench.epochs), size=n)
+    batch = synthetic_bench.query_batch(idx, "val_acc", seeds, pos)
+    expected = synthetic_bench.metrics["val_acc"][idx, seeds, pos]
+    np.testing.assert_array_equal(batch, expected)

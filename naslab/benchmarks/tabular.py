@@ -141,6 +141,15 @@ class TabularBenchmark:
             self.metric(metric)[index, seed, self.epoch_position(epoch)]
         )
 
+    def query_batch(
+        self, indices: np.ndarray, metric: str, seeds: np.ndarray, epoch_positions: np.ndarray
+    ) -> np.ndarray:
+        """Many (arch index, seed position, epoch position) lookups of one metric at once."""
+        values = self.metric(metric)
+        _, s, e = values.shape
+        flat = (np.asarray(indices, dtype=np.int64) * s + seeds) * e + epoch_positions
+        return values.reshape(-1).take(flat)
+
     def static_value(self, name: str) -> np.ndarray:
         try:
             return self.static[name]

@@ -47,11 +47,12 @@ class TabularEvaluator:
         self._params = b.static.get("params")
         self._flops = b.static.get("flops")
         self._latency = b.static_value(latency_metric) if latency_metric else None
-        # seed-mean tables per epoch position, as Python lists: list indexing returns
-        # floats directly and is the fastest single-element read available
-        self._mean_cache: dict[tuple[str, int], list[float]] = {}
         self._archs = b.archs
         self._index = self.space._index_by_arch
+        self._last = len(self._positions) - 1
+        # Results are immutable, so each (arch, epoch, seed) answer is built once and
+        # then shared: a repeated query costs one dict and one list lookup
+        self._answers: dict[tuple[int, int], list[Result | None]] = {}
         self._reference = b.table(test_metric).tolist() if self._test is not None else None
         self._best = float(np.nanmax(self._reference)) if self._reference is not None else math.nan
 
@@ -59,57 +60,48 @@ class TabularEvaluator:
     def fidelities(self) -> tuple[int, ...]:
         return tuple(int(e) for e in self.benchmark.epochs)
 
-    def _mean_table(self, name: str, values: np.ndarray | None, pos: int) -> list[float] | None:
-        if values is None:
-            return None
-        key = (name, pos)
-        table = self._mean_cache.get(key)
-        if table is None:
-            with np.errstate(invalid="ignore"):
-                column = values[:, :, pos]
-                counts = np.sum(~np.isnan(column), axis=1)
-                sums = np.nansum(column, axis=1)
-                mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-            table = self._mean_cache[key] = mean.tolist()
-        return table
-
     def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
         i = self._index[arch]
         if fidelity is None:
-            pos = len(self._positions) - 1
+            pos = self._last
         else:
-            try:
-                pos = self._positions[fidelity]
-            except KeyError:
+            pos = self._positions.get(fidelity, -1)
+            if pos < 0:
                 raise ValueError(
                     f"fidelity {fidelity} is not stored in {self.benchmark.label}; "
                     f"stored epochs: {list(self._positions)}"
-                ) from None
+                )
+        seed = -1 if self.seed_mode == "mean" else trial_seed % self._val.shape[1]
+        answers = self._answers.get((pos, seed))
+        if answers is None:
+            answers = self._answers[(pos, seed)] = [None] * len(self._archs)
+        result = answers[i]
+        if result is None:
+            result = answers[i] = self._build(i, pos, seed)
+        return result
+
+    def _build(self, i: int, pos: int, seed: int) -> Result:
+        def read(values: np.ndarray | None, default: float = math.nan) -> float:
+            if values is None:
+                return default
+            if seed >= 0:
+                return float(values[i, seed, pos])
+            row = values[i, :, pos]
+            row = row[~np.isnan(row)]
+            return float(row.mean(dtype=np.float64)) if row.size else math.nan
+
         epoch = int(self.benchmark.epochs[pos])
-        if self.seed_mode == "mean":
-            seed = -1
-            val = self._mean_table("val", self._val, pos)[i]  # type: ignore[index]
-            test_t = self._mean_table("test", self._test, pos)
-            loss_t = self._mean_table("val_loss", self._val_loss, pos)
-            time_t = self._mean_table("time", self._time, pos)
-            test = test_t[i] if test_t is not None else math.nan
-            loss = loss_t[i] if loss_t is not None else math.nan
-            cost = time_t[i] if time_t is not None else 0.0
-        else:
-            seed = trial_seed % self._val.shape[1]
-            val = float(self._val[i, seed, pos])
-            test = float(self._test[i, seed, pos]) if self._test is not None else math.nan
-            loss = float(self._val_loss[i, seed, pos]) if self._val_loss is not None else math.nan
-            cost = float(self._time[i, seed, pos]) if self._time is not None else 0.0
+        cost = read(self._time, 0.0)
         if cost != cost:  # NaN time: the training did not finish; charge nothing known
             cost = 0.0
+        val = read(self._val)
         if val != val:
             return failed_result(self._archs[i], epoch=epoch, seed=seed, cost_s=cost)
         return Result(
             arch=self._archs[i],
             val_acc=val,
-            test_acc=test,
-            val_loss=loss,
+            test_acc=read(self._test),
+            val_loss=read(self._val_loss),
             epoch=epoch,
             seed=seed,
             cost_s=cost,
