@@ -7,10 +7,12 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from naslab.app import register_resolvers, run_from_config
+from naslab.app import register_resolvers
 from naslab.errors import user_error_message
+from naslab.jobs import run_job, run_sweep_job
 
 register_resolvers()
 
@@ -18,8 +20,13 @@ register_resolvers()
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
+    out_dir, strategy = Path(hydra_cfg.runtime.output_dir), hydra_cfg.runtime.choices.get("strategy")
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        # a failed job records failed.json and lets the sweep go on (see naslab.jobs)
+        run_sweep_job(cfg, out_dir, strategy, Path(hydra_cfg.sweep.dir))
+        return
     try:
-        run_from_config(cfg, Path(hydra_cfg.runtime.output_dir), hydra_cfg.runtime.choices.get("strategy"))
+        run_job(cfg, out_dir, strategy)
     except Exception as exc:  # noqa: BLE001 - every failure reaches the user as one sentence
         message = user_error_message(exc)
         if message is None:

@@ -1,0 +1,130 @@
+"""One job of a sweep: skip it if its run folder already finished, record it if it fails.
+
+A run folder is *finished* when it holds ``summary.json`` written for the same resolved
+config (``summary.json`` is written last, see :mod:`naslab.outputs`). A folder whose
+finished run had a different config (say, a larger budget) is run again. A job that
+fails leaves ``failed.json`` (the one-sentence reason, the error type and the
+traceback) so that re-running the sweep retries exactly those jobs; a job that then
+succeeds removes it. The CLI (``python -m naslab -m ...``) and the in-process sweep
+(``python -m naslab.sweep``) share this logic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from pathlib import Path
+from typing import Any, Literal
+
+from hydra.errors import CompactHydraException
+from omegaconf import DictConfig, OmegaConf
+
+from naslab.errors import user_error_message
+from naslab.outputs import SUMMARY_FILE, atomic_write_text, is_finished
+
+log = logging.getLogger("naslab")
+
+FAILED_FILE = "failed.json"
+JobStatus = Literal["finished", "skipped"]
+
+
+def resolved_config(cfg: DictConfig) -> Any:
+    """The config as ``summary.json`` stores it (resolved, JSON types)."""
+    return json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True), default=str))
+
+
+def finished_config(run_dir: Path) -> Any | None:
+    """The config a finished run folder recorded, or None if the folder has not finished."""
+    if not is_finished(run_dir):
+        return None
+    try:
+        return json.loads((run_dir / SUMMARY_FILE).read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return None  # unreadable summary: treat the run as not finished
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One sentence: the user-facing message for input errors, the type and first line for bugs."""
+    message = user_error_message(exc)
+    if message is not None:
+        return message
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def run_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> JobStatus:
+    """Run one search into ``out_dir`` unless it already finished with this config.
+
+    On failure, writes ``out_dir/failed.json`` and re-raises the original exception.
+    """
+    from naslab.app import run_from_config
+
+    config = resolved_config(cfg)
+    previous = finished_config(out_dir)
+    if previous is not None:
+        if previous == config:
+            log.info("already finished, skipped: %s", out_dir)
+            return "skipped"
+        log.warning("%s holds a finished run of a different config; running it again", out_dir)
+        # drop the marker first: a crash below must not leave a stale 'finished' folder
+        (out_dir / SUMMARY_FILE).unlink()
+    failed_marker = out_dir / FAILED_FILE
+    try:
+        run_from_config(cfg, out_dir, strategy_name)
+    except Exception as exc:
+        reason = failure_reason(exc)
+        log.error("run failed: %s\n%s", reason, traceback.format_exc())
+        record = {
+            "reason": reason,
+            "error_type": type(exc).__name__,
+            "traceback": traceback.format_exc(),
+            "strategy": strategy_name,
+            "config": config,
+        }
+        atomic_write_text(failed_marker, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+        raise
+    failed_marker.unlink(missing_ok=True)
+    return "finished"
+
+
+def failed_runs(sweep_dir: Path) -> list[tuple[Path, str]]:
+    """(run folder, reason) for every ``failed.json`` under ``sweep_dir``, sorted by folder."""
+    found = []
+    for marker in sorted(Path(sweep_dir).rglob(FAILED_FILE)):
+        try:
+            reason = json.loads(marker.read_text()).get("reason", "unknown reason")
+        except (OSError, ValueError, AttributeError):
+            reason = "unreadable failed.json"
+        found.append((marker.parent, str(reason)))
+    return found
+
+
+class SweepJobFailed(CompactHydraException):
+    """Raised by a failed job of a Hydra multirun after it wrote ``failed.json``.
+
+    Hydra finishes the other jobs of the batch first and then prints only this
+    exception's message (a ``CompactHydraException``: no traceback) and exits 1. The
+    message is built when printed, so it counts every failed run of the sweep.
+    """
+
+    def __init__(self, run_dir: str, reason: str, sweep_dir: str) -> None:
+        super().__init__(run_dir, reason, sweep_dir)  # args: picklable across joblib workers
+        self.run_dir, self.reason, self.sweep_dir = run_dir, reason, sweep_dir
+
+    def __str__(self) -> str:
+        failures = failed_runs(Path(self.sweep_dir)) or [(Path(self.run_dir), self.reason)]
+        lines = [
+            f"naslab: {len(failures)} run(s) of the sweep in {self.sweep_dir} failed "
+            "(the others went on; run the same command again to retry only these):"
+        ]
+        lines += [f"  {folder}: {reason}" for folder, reason in failures]
+        return "\n".join(lines)
+
+
+def run_sweep_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None, sweep_dir: Path) -> JobStatus:
+    """:func:`run_job` for one job of a Hydra multirun: any failure becomes :class:`SweepJobFailed`."""
+    try:
+        return run_job(cfg, out_dir, strategy_name)
+    except Exception as exc:
+        raise SweepJobFailed(str(out_dir), failure_reason(exc), str(sweep_dir)) from None
