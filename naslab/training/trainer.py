@@ -56,6 +56,8 @@ class Recipe:
     channels: int = 16
     cells_per_stage: int = 1
     augment: bool = False
+    eval_epochs: tuple[int, ...] | None = None
+    test_every_epoch: bool = True
     eval_batch_size: int = 2048
 
     def __post_init__(self) -> None:
@@ -64,9 +66,27 @@ class Recipe:
                 raise ValueError(f"recipe: {name}={getattr(self, name)!r} must be a positive integer")
         if not self.lr > 0:
             raise ValueError(f"recipe: lr={self.lr!r} must be positive")
+        if self.eval_epochs is not None:
+            epochs = tuple(int(e) for e in self.eval_epochs)
+            if not epochs or list(epochs) != sorted(set(epochs)) or epochs[0] < 1 or epochs[-1] != self.epochs:
+                raise ValueError(
+                    f"recipe: eval_epochs={list(self.eval_epochs)} must be increasing epochs in 1..{self.epochs} "
+                    "ending with the last epoch"
+                )
+            object.__setattr__(self, "eval_epochs", epochs)
+
+    @property
+    def stored_epochs(self) -> tuple[int, ...]:
+        """The epochs at which metrics are evaluated and stored (1-based)."""
+        return self.eval_epochs if self.eval_epochs is not None else tuple(range(1, self.epochs + 1))
+
+    def tests_at(self, epoch: int) -> bool:
+        return self.test_every_epoch or epoch == self.epochs
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["eval_epochs"] = list(self.eval_epochs) if self.eval_epochs is not None else None
+        return out
 
     @classmethod
     def from_mapping(cls, values: Any) -> "Recipe":
@@ -76,6 +96,8 @@ class Recipe:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"recipe: unknown field(s) {unknown}; known fields: {sorted(known)}")
+        if data.get("eval_epochs") is not None:
+            data["eval_epochs"] = tuple(int(e) for e in data["eval_epochs"])
         return cls(**data)
 
 
@@ -150,28 +172,56 @@ def _augment(x: "torch.Tensor", generator: "torch.Generator") -> "torch.Tensor":
 
 
 # ----- evaluation ---------------------------------------------------------------------
-def _evaluate(model: Any, x: Any, y: Any, replicas: int, batch: int, amp_dtype: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Per-replica (accuracy %, mean loss) on one split; NaN for a non-finite replica."""
+def _evaluate(
+    model: Any, x: Any, y: Any, replicas: int, batch: int, amp_dtype: Any, channels_last: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-replica per-image (correct, loss) on ``x``: two ``[R, n]`` arrays; NaN loss if diverged."""
     import torch
     import torch.nn.functional as F
 
     model.eval()
     device = x.device.type
-    correct = torch.zeros(replicas, dtype=torch.float64)
-    loss_sum = torch.zeros(replicas, dtype=torch.float64)
+    correct, losses = [], []
     with torch.no_grad(), torch.autocast(device, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
         for start in range(0, x.shape[0], batch):
             xb, yb = x[start : start + batch], y[start : start + batch]
-            logits = model(xb.repeat(1, replicas, 1, 1)).float()  # [B, R, classes]
+            xb = xb.repeat(1, replicas, 1, 1)
+            if channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            logits = model(xb).float()  # [B, R, classes]
             targets = yb[:, None].expand(-1, replicas)
-            losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
-            loss_sum += losses.view(-1, replicas).sum(0).double().cpu()
-            correct += (logits.argmax(-1) == targets).sum(0).double().cpu()
-    n = x.shape[0]
-    loss = (loss_sum / n).numpy()
-    acc = (100.0 * correct / n).numpy()
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+            losses.append(loss.view(-1, replicas).T.double().cpu())
+            correct.append((logits.argmax(-1) == targets).T.double().cpu())
+    return torch.cat(correct, 1).numpy(), torch.cat(losses, 1).numpy()
+
+
+def _summaries(correct: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-replica (accuracy %, mean loss); accuracy NaN where the loss is not finite."""
+    loss = losses.mean(axis=1)
+    acc = 100.0 * correct.mean(axis=1)
     acc[~np.isfinite(loss)] = np.nan
     return acc, loss
+
+
+def _evaluate_splits(
+    model: Any, splits_on_device: dict[str, tuple[Any, Any]], names: Sequence[str], replicas: int,
+    recipe: "Recipe", amp_dtype: Any, channels_last: bool,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Evaluate several splits in one pass (BN is in eval mode, so images do not interact)."""
+    import torch
+
+    xs = [splits_on_device[n][0] for n in names]
+    ys = [splits_on_device[n][1] for n in names]
+    correct, losses = _evaluate(
+        model, torch.cat(xs), torch.cat(ys), replicas, recipe.eval_batch_size, amp_dtype, channels_last
+    )
+    out, start = {}, 0
+    for name, x in zip(names, xs):
+        stop = start + x.shape[0]
+        out[name] = _summaries(correct[:, start:stop], losses[:, start:stop])
+        start = stop
+    return out
 
 
 # ----- the fast trainer ---------------------------------------------------------------
@@ -182,8 +232,13 @@ def train_seeds(
     seeds: Sequence[int],
     device: str = "auto",
     on_epoch: Any = None,
+    channels_last: bool = True,
 ) -> TrainingRecord:
-    """Train ``arch`` once per seed, all seeds together as replicas of one network."""
+    """Train ``arch`` once per seed, all seeds together as replicas of one network.
+
+    ``channels_last`` memory format makes oneDNN's grouped convolutions about 2-3x
+    faster on CPU at these sizes (and suits tensor cores on a GPU).
+    """
     import torch
     import torch.nn.functional as F
 
@@ -195,25 +250,29 @@ def train_seeds(
         tuple(arch), recipe.channels, recipe.cells_per_stage, splits.num_classes, splits.in_channels, replicas
     )
     init_replicas(model, seeds)
-    model.to(device)
-    params = list(model.parameters())
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model.to(device=device, memory_format=memory_format)
     optimizer = torch.optim.SGD(
-        params, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
         weight_decay=recipe.weight_decay,
     )
     train_x, train_y = splits.train_x.to(device), splits.train_y.to(device)
-    val_x, val_y = splits.val_x.to(device), splits.val_y.to(device)
-    test_x, test_y = splits.test_x.to(device), splits.test_y.to(device)
+    on_device = {
+        "val": (splits.val_x.to(device), splits.val_y.to(device)),
+        "test": (splits.test_x.to(device), splits.test_y.to(device)),
+    }
     n, c, h, w = train_x.shape
-    steps_per_epoch = math.ceil(n / recipe.batch_size)
-    total_steps = recipe.epochs * steps_per_epoch
+    total_steps = recipe.epochs * math.ceil(n / recipe.batch_size)
     data_generators = [_data_generator(s) for s in seeds]
+    stored = recipe.stored_epochs
 
-    curves = {name: np.full((replicas, recipe.epochs), np.nan) for name in METRIC_NAMES}
+    curves = {name: np.full((replicas, len(stored)), np.nan) for name in METRIC_NAMES}
     alive = np.ones(replicas, dtype=bool)
     elapsed = 0.0
     step = 0
-    for epoch in range(recipe.epochs):
+    train_loss = torch.zeros(replicas, device=device)
+    train_correct = torch.zeros(replicas, device=device)
+    for epoch in range(1, recipe.epochs + 1):
         _synchronize(device)
         started = time.perf_counter()
         model.train()
@@ -221,8 +280,8 @@ def train_seeds(
         if recipe.augment:
             # one augmented copy of the training set per replica and epoch, from its own generator
             views = torch.stack([_augment(train_x, g) for g in data_generators])  # [R, n, C, H, W]
-        train_loss = torch.zeros(replicas, device=device)
-        train_correct = torch.zeros(replicas, device=device)
+        train_loss.zero_()
+        train_correct.zero_()
         for batch_start in range(0, n, recipe.batch_size):
             index = orders[:, batch_start : batch_start + recipe.batch_size]  # [R, B]
             if recipe.augment:
@@ -230,7 +289,7 @@ def train_seeds(
             else:
                 xb = train_x[index]  # [R, B, C, H, W]
             b = index.shape[1]
-            xb = xb.transpose(0, 1).reshape(b, replicas * c, h, w)
+            xb = xb.transpose(0, 1).reshape(b, replicas * c, h, w).contiguous(memory_format=memory_format)
             yb = train_y[index].T  # [B, R]
             for group in optimizer.param_groups:
                 group["lr"] = _cosine_lr(recipe.lr, step, total_steps)
@@ -250,27 +309,32 @@ def train_seeds(
             step += 1
         _synchronize(device)
         elapsed += time.perf_counter() - started
-        epoch_loss = (train_loss / n).cpu().numpy()
+        epoch_loss = (train_loss / n).cpu().numpy().astype(np.float64)
         alive &= np.isfinite(epoch_loss)
-        curves["train_loss"][:, epoch] = epoch_loss
-        curves["train_acc"][:, epoch] = (100.0 * train_correct / n).cpu().numpy()
-        curves["train_time_s"][:, epoch] = elapsed / replicas
-        val_acc, val_loss = _evaluate(model, val_x, val_y, replicas, recipe.eval_batch_size, amp_dtype)
-        test_acc, test_loss = _evaluate(model, test_x, test_y, replicas, recipe.eval_batch_size, amp_dtype)
-        curves["val_acc"][:, epoch], curves["val_loss"][:, epoch] = val_acc, val_loss
-        curves["test_acc"][:, epoch], curves["test_loss"][:, epoch] = test_acc, test_loss
-        alive &= np.isfinite(val_loss)
+        if epoch not in stored:
+            if not alive.any():
+                break
+            continue
+        k = stored.index(epoch)
+        curves["train_loss"][:, k] = epoch_loss
+        curves["train_acc"][:, k] = (100.0 * train_correct / n).cpu().numpy()
+        curves["train_time_s"][:, k] = elapsed / replicas
+        names = ("val", "test") if recipe.tests_at(epoch) else ("val",)
+        results = _evaluate_splits(model, on_device, names, replicas, recipe, amp_dtype, channels_last)
+        for name, (acc, loss_value) in results.items():
+            curves[f"{name}_acc"][:, k], curves[f"{name}_loss"][:, k] = acc, loss_value
+        alive &= np.isfinite(results["val"][1])
         for name in METRIC_NAMES:
             if name != "train_time_s":
-                curves[name][~alive, epoch] = np.nan
+                curves[name][~alive, k] = np.nan
         if on_epoch is not None:
-            on_epoch(epoch + 1, {k: v[:, epoch] for k, v in curves.items()})
+            on_epoch(epoch, {key: v[:, k] for key, v in curves.items()})
         if not alive.any():
             break  # every replica diverged: nothing left worth training
     return TrainingRecord(
         seeds=[int(s) for s in seeds],
-        epochs=list(range(1, recipe.epochs + 1)),
-        metrics={k: v.astype(np.float32) for k, v in curves.items()},
+        epochs=list(stored),
+        metrics={key: v.astype(np.float32) for key, v in curves.items()},
         device=device,
     )
 
@@ -283,6 +347,7 @@ def train_plain(
     seed: int,
     device: str = "auto",
     return_model: bool = False,
+    on_epoch: Any = None,
 ) -> TrainingRecord | tuple[TrainingRecord, Any]:
     """The textbook loop, one network, one seed: the reference the fast trainer must match."""
     import torch
@@ -304,10 +369,15 @@ def train_plain(
     total_steps = recipe.epochs * math.ceil(n / recipe.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _cosine_lr(1.0, s, total_steps))
     generator = _data_generator(seed)
-    curves = {name: np.full((1, recipe.epochs), np.nan) for name in METRIC_NAMES}
+    stored = recipe.stored_epochs
+    curves = {name: np.full((1, len(stored)), np.nan) for name in METRIC_NAMES}
     train_x, train_y = splits.train_x.to(device), splits.train_y.to(device)
+    on_device = {
+        "val": (splits.val_x.to(device), splits.val_y.to(device)),
+        "test": (splits.test_x.to(device), splits.test_y.to(device)),
+    }
     elapsed = 0.0
-    for epoch in range(recipe.epochs):
+    for epoch in range(1, recipe.epochs + 1):
         _synchronize(device)
         started = time.perf_counter()
         model.train()
@@ -325,28 +395,33 @@ def train_plain(
             loss.backward()
             optimizer.step()
             scheduler.step()
-            loss_sum += float(loss) * len(index)
-            correct += int((logits.argmax(-1) == yb).sum())
+            loss_sum += float(loss.detach()) * len(index)
+            correct += int((logits.detach().argmax(-1) == yb).sum())
         _synchronize(device)
         elapsed += time.perf_counter() - started
-        curves["train_loss"][0, epoch] = loss_sum / n
-        curves["train_acc"][0, epoch] = 100.0 * correct / n
-        curves["train_time_s"][0, epoch] = elapsed
-        for split in ("val", "test"):
-            acc, loss_value = _evaluate(
-                model, getattr(splits, f"{split}_x").to(device), getattr(splits, f"{split}_y").to(device),
-                1, recipe.eval_batch_size, amp_dtype,
-            )
-            curves[f"{split}_acc"][0, epoch], curves[f"{split}_loss"][0, epoch] = acc[0], loss_value[0]
-        if not math.isfinite(loss_sum) or not np.isfinite(curves["val_loss"][0, epoch]):
+        diverged = not math.isfinite(loss_sum)
+        if epoch in stored and not diverged:
+            k = stored.index(epoch)
+            curves["train_loss"][0, k] = loss_sum / n
+            curves["train_acc"][0, k] = 100.0 * correct / n
+            curves["train_time_s"][0, k] = elapsed
+            names = ("val", "test") if recipe.tests_at(epoch) else ("val",)
+            results = _evaluate_splits(model, on_device, names, 1, recipe, amp_dtype, False)
+            for name, (acc, loss_value) in results.items():
+                curves[f"{name}_acc"][0, k], curves[f"{name}_loss"][0, k] = acc[0], loss_value[0]
+            diverged = not np.isfinite(curves["val_loss"][0, k])
+            if on_epoch is not None:
+                on_epoch(epoch, {key: v[:, k] for key, v in curves.items()})
+        if diverged:
+            k = stored.index(epoch) if epoch in stored else next(i for i, e in enumerate(stored) if e > epoch)
             for name in METRIC_NAMES:
                 if name != "train_time_s":
-                    curves[name][0, epoch:] = np.nan
+                    curves[name][0, k:] = np.nan
             break
     record = TrainingRecord(
         seeds=[int(seed)],
-        epochs=list(range(1, recipe.epochs + 1)),
-        metrics={k: v.astype(np.float32) for k, v in curves.items()},
+        epochs=list(stored),
+        metrics={key: v.astype(np.float32) for key, v in curves.items()},
         device=device,
     )
     return (record, model) if return_model else record
