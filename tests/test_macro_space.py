@@ -103,9 +103,9 @@ def test_every_strategy_searches_the_macro_space(name):
             pytest.skip(f"strategy {name} needs an optional package: {exc.__cause__}")
         raise
     evaluator = TabularEvaluator(bench)
-    trajectory = run_search(factory, evaluator, seed=3, budget=Budget(queries=40))
-    assert len(trajectory) == 40
+    trajectory = run_search(factory, evaluator, seed=3, budget=Budget(queries=24))
+    assert len(trajectory) == 24
     archs = trajectory.column("arch")
     assert all(len(a) == 8 and set(a) <= set("012") for a in archs)
-    again = run_search(factory, TabularEvaluator(bench), seed=3, budget=Budget(queries=40))
+    again = run_search(factory, TabularEvaluator(bench), seed=3, budget=Budget(queries=24))
     assert again.column("arch") == archs  # reproducible per seed on this space too
