@@ -33,7 +33,7 @@ def nb201_file(tmp_path_factory):
     if not SHARED.is_dir():
         pytest.skip(f"published benchmark data not found at {SHARED} (../shared beside the repo)")
     out = tmp_path_factory.mktemp("imported") / "nb201_c10.h5"
-    assert convert_main(["nb201-c10", str(CSV_12), str(CSV_200), str(out)]) == 0
+    assert convert_main(["nb201-c10", str(CSV_12), str(CSV_200), str(out), "--latency", str(LATENCY)]) == 0
     return out
 
 
@@ -87,3 +87,16 @@ def test_missing_benchmark_is_one_sentence_naming_the_fix(tmp_path, capsys):
     assert code == 2 and len(err) == 1
     assert "none.h5 does not exist" in err[0] and "--sources" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_latency_fronts_measure_a_run_against_the_true_front(nb201_file, tmp_path):
+    pytest.importorskip("naslab.pareto", reason="the Pareto module is not in this checkout")
+    script = load_script()
+    rows = script.latency_fronts(nb201_file, ["pixel3", "raspi4"], ["random"], seeds=range(3), queries=30,
+                                 plot_path=None)
+    assert [r["device"] for r in rows] == ["pixel3", "raspi4"]
+    for r in rows:
+        assert 0.5 < r["hv_ratio_mean"] < 1.0  # 30 random cells never cover the whole true front
+        assert 0 <= r["true_front_found"] <= min(30, r["true_front_size"])
+    more = script.latency_fronts(nb201_file, ["pixel3"], ["random"], seeds=range(3), queries=300, plot_path=None)
+    assert more[0]["hv_ratio_mean"] > rows[0]["hv_ratio_mean"]  # more queries, a better front
