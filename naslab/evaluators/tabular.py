@@ -44,15 +44,16 @@ class TabularEvaluator:
         self._val_loss = b.metrics.get("val_loss")
         self._time = b.metrics.get("train_time_s")
         self._positions = {int(e): i for i, e in enumerate(b.epochs)}
-        self._params = b.static.get("params")
-        self._flops = b.static.get("flops")
-        self._latency = b.static_value(latency_metric) if latency_metric else None
+        self._params = _as_list(b.static.get("params"))
+        self._flops = _as_list(b.static.get("flops"))
+        self._latency = _as_list(b.static_value(latency_metric)) if latency_metric else None
         self._archs = b.archs
         self._index = self.space._index_by_arch
         self._last = len(self._positions) - 1
         # Results are immutable, so each (arch, epoch, seed) answer is built once and
         # then shared: a repeated query costs one dict and one list lookup
         self._answers: dict[tuple[int, int], list[Result | None]] = {}
+        self._columns: dict[tuple[int, int], dict[str, list[float]]] = {}
         self._reference = b.table(test_metric).tolist() if self._test is not None else None
         self._best = float(np.nanmax(self._reference)) if self._reference is not None else math.nan
 
@@ -75,39 +76,53 @@ class TabularEvaluator:
         answers = self._answers.get((pos, seed))
         if answers is None:
             answers = self._answers[(pos, seed)] = [None] * len(self._archs)
+            self._columns[(pos, seed)] = self._read_columns(pos, seed)
         result = answers[i]
         if result is None:
             result = answers[i] = self._build(i, pos, seed)
         return result
 
-    def _build(self, i: int, pos: int, seed: int) -> Result:
-        def read(values: np.ndarray | None, default: float = math.nan) -> float:
-            if values is None:
-                return default
-            if seed >= 0:
-                return float(values[i, seed, pos])
-            row = values[i, :, pos]
-            row = row[~np.isnan(row)]
-            return float(row.mean(dtype=np.float64)) if row.size else math.nan
+    def _read_columns(self, pos: int, seed: int) -> dict[str, list[float]]:
+        """Every arch's metrics at one (epoch, seed) as lists, read in one vectorised pass."""
 
+        def column(values: np.ndarray | None, default: float) -> list[float]:
+            if values is None:
+                return [default] * len(self._archs)
+            if seed >= 0:
+                return values[:, seed, pos].astype(np.float64).tolist()
+            at_epoch = values[:, :, pos].astype(np.float64)
+            counts = np.sum(~np.isnan(at_epoch), axis=1)
+            sums = np.nansum(at_epoch, axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(counts > 0, sums / counts, np.nan).tolist()
+
+        return {
+            "val": column(self._val, math.nan),
+            "test": column(self._test, math.nan),
+            "val_loss": column(self._val_loss, math.nan),
+            "time": column(self._time, 0.0),
+        }
+
+    def _build(self, i: int, pos: int, seed: int) -> Result:
+        columns = self._columns[(pos, seed)]
         epoch = int(self.benchmark.epochs[pos])
-        cost = read(self._time, 0.0)
+        cost = columns["time"][i]
         if cost != cost:  # NaN time: the training did not finish; charge nothing known
             cost = 0.0
-        val = read(self._val)
+        val = columns["val"][i]
         if val != val:
             return failed_result(self._archs[i], epoch=epoch, seed=seed, cost_s=cost)
         return Result(
             arch=self._archs[i],
             val_acc=val,
-            test_acc=read(self._test),
-            val_loss=read(self._val_loss),
+            test_acc=columns["test"][i],
+            val_loss=columns["val_loss"][i],
             epoch=epoch,
             seed=seed,
             cost_s=cost,
-            params=float(self._params[i]) if self._params is not None else math.nan,
-            flops=float(self._flops[i]) if self._flops is not None else math.nan,
-            latency_ms=float(self._latency[i]) if self._latency is not None else math.nan,
+            params=self._params[i] if self._params is not None else math.nan,
+            flops=self._flops[i] if self._flops is not None else math.nan,
+            latency_ms=self._latency[i] if self._latency is not None else math.nan,
         )
 
     def reference_test_acc(self, arch: Arch) -> float:
@@ -117,3 +132,7 @@ class TabularEvaluator:
 
     def best_test_acc(self) -> float:
         return self._best
+
+
+def _as_list(values: np.ndarray | None) -> list[float] | None:
+    return None if values is None else values.astype(np.float64).tolist()

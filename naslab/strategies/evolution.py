@@ -32,8 +32,14 @@ class RegularizedEvolution(Strategy):
             self._asked_random += 1
             return self.space.sample(self.rng)
         members = self.population
-        picks = self.rng.integers(len(members), size=self.sample_size).tolist()
-        parent = max((members[i] for i in picks), key=lambda m: m[0])[1]
+        size = len(members)
+        # a plain loop over uniform draws: Generator.integers(size=...) and max(key=...)
+        # cost more than the whole table lookup
+        best_score, parent = members[int(self.rng.random() * size)]
+        for u in self.rng.random(self.sample_size - 1).tolist():
+            score, arch = members[int(u * size)]
+            if score > best_score:
+                best_score, parent = score, arch
         return self.space.mutate(parent, self.rng)
 
     def tell(self, arch: Arch, result: Result) -> None:
