@@ -138,10 +138,11 @@ def run_search(
     while True:
         while free_workers and started < max_queries and not out_of_time:
             proposal = strategy.ask()
+            arch: Arch
             if type(proposal) is Query:
                 arch, at = proposal.arch, proposal.fidelity
             else:
-                arch, at = proposal, fidelity
+                arch, at = proposal, fidelity  # type: ignore[assignment]
             if started and started % 1024 == 0:
                 seed_block = trial_rng.integers(0, 2**31 - 1, size=1024).tolist()
             result = evaluator.evaluate(arch, at, seed_block[started % 1024])

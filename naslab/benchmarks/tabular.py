@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -129,8 +128,7 @@ class TabularBenchmark:
         values = self.metric(name)[:, :, self.epoch_position(epoch)]
         if seed is not None:
             return values[:, seed]
-        with np.errstate(invalid="ignore"), _quiet_nanmean():
-            return np.nanmean(values, axis=1).astype(np.float32)
+        return seed_mean(values).astype(np.float32)
 
     def query(
         self, arch: str | int, metric: str, epoch: int | None = None, seed: int | None = None
@@ -165,18 +163,13 @@ class TabularBenchmark:
         return write_benchmark(path, self)
 
 
-class _quiet_nanmean:
-    """Silence numpy's 'Mean of empty slice' warning for all-NaN rows."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
+def seed_mean(values: np.ndarray) -> np.ndarray:
+    """Mean over the seed axis (axis 1) ignoring NaN seeds; all-NaN rows stay NaN (float64)."""
+    values = np.asarray(values, dtype=np.float64)
+    counts = np.sum(~np.isnan(values), axis=1)
+    sums = np.nansum(values, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan)
 
 
 def _validate(bench: TabularBenchmark, label: str) -> None:

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from naslab.benchmarks.tabular import TabularBenchmark
+from naslab.benchmarks.tabular import TabularBenchmark, seed_mean
 from naslab.results import Result, failed_result
 from naslab.spaces import Arch
 
@@ -90,11 +90,7 @@ class TabularEvaluator:
                 return [default] * len(self._archs)
             if seed >= 0:
                 return values[:, seed, pos].astype(np.float64).tolist()
-            at_epoch = values[:, :, pos].astype(np.float64)
-            counts = np.sum(~np.isnan(at_epoch), axis=1)
-            sums = np.nansum(at_epoch, axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.where(counts > 0, sums / counts, np.nan).tolist()
+            return seed_mean(values[:, :, pos]).tolist()
 
         return {
             "val": column(self._val, math.nan),

@@ -68,9 +68,9 @@ class LocalSearch(Strategy):
             self.best_neighbour = (score, arch)
         improved = self.best_neighbour[0] > self.current_score
         if improved and self.first_improvement or (not self.queue and not self.pending):
-            best_score, best = self.best_neighbour
-            if improved and best is not None:
-                self._start_from(best, best_score)
+            best_score, best_or_none = self.best_neighbour
+            if improved and best_or_none is not None:
+                self._start_from(best_or_none, best_score)
             else:  # local optimum: climb again from one random architecture
                 self.current = None
                 self.init_needed, self.init_asked, self.init_told = 1, 0, []
