@@ -1,0 +1,60 @@
+"""Objectives: the one number per Result that a single-objective strategy maximises.
+
+Strategies rank results only through ``self.score`` (= ``SearchContext.objective``),
+so a resource-aware search is a config change (``objective=scalarized``), not a new
+strategy. ``conf/objective/`` holds the choices; the runner uses the same objective
+to pick the incumbent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from naslab.results import Result
+from naslab.strategies.base import validation_accuracy
+
+RESOURCES = ("params", "flops", "latency_ms")
+"""Result fields a scalarized objective may penalise."""
+
+
+def accuracy() -> Callable[[Result], float]:
+    """Validation accuracy (the default); a failed result scores -inf."""
+    return validation_accuracy
+
+
+@dataclass(frozen=True)
+class ScalarizedObjective:
+    """``R = val_acc − weight · resource`` (Zoph & Le's reward with a resource penalty).
+
+    ``resource`` is a Result field (params in M, flops in M, latency_ms); ``weight``
+    is in accuracy points per unit of it. A failed result scores -inf. A missing
+    (NaN) resource is an error: the benchmark cannot answer this objective.
+    """
+
+    resource: str = "params"
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.resource not in RESOURCES:
+            raise ValueError(f"objective.resource must be one of {list(RESOURCES)}, got {self.resource!r}")
+        if not math.isfinite(self.weight) or self.weight < 0:
+            raise ValueError(f"objective.weight must be a finite number >= 0, got {self.weight}")
+
+    def __call__(self, result: Result) -> float:
+        if result.status != "ok":
+            return -math.inf
+        cost = getattr(result, self.resource)
+        if cost != cost:
+            raise ValueError(
+                f"the scalarized objective needs {self.resource} but the evaluation of {result.arch} has none; "
+                f"use a benchmark that stores {self.resource} or objective.resource="
+                f"{'/'.join(r for r in RESOURCES if r != self.resource)}"
+            )
+        return result.val_acc - self.weight * cost
+
+
+def scalarized(resource: str = "params", weight: float = 1.0) -> ScalarizedObjective:
+    """Factory used by ``conf/objective/scalarized.yaml``."""
+    return ScalarizedObjective(resource=resource, weight=float(weight))
