@@ -1,0 +1,94 @@
+"""Anytime performance: incumbent test regret (log scale), validation and test accuracy, against
+the number of queries and against simulated time; mean ± standard error over seeds, one
+line per strategy, one figure per benchmark (``anytime_<benchmark>.png/.pdf``) and the
+plotted numbers in ``anytime_<benchmark>.csv``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from naslab.analysis import cli
+from naslab.analysis.runs import (
+    REGRET_FLOOR,
+    Run,
+    RunSet,
+    by_queries,
+    by_time,
+    floored_regret,
+    mean_and_se,
+    time_grid,
+)
+from naslab.analysis.style import legend_below, log_axis, pyplot, save_figure, strategy_colour
+from naslab.analysis.table_io import write_rows
+
+PANELS = (
+    ("regret", f"incumbent test regret (%, log; 0 shown as {REGRET_FLOOR:g})"),
+    ("incumbent_val_acc", "incumbent validation accuracy (%)"),
+    ("incumbent_test_acc", "incumbent test accuracy (%)"),
+)
+DATA_HEADER = ("benchmark", "strategy", "axis", "x", "metric", "mean", "se", "n")
+
+
+def curves(runs: Sequence[Run], column: str, axis: str, grid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(x, [runs, x] values) of ``column`` against queries (1, 2, ...) or the simulated-time ``grid``."""
+    if axis == "queries":
+        values = by_queries(runs, column)
+        x = np.arange(1, values.shape[1] + 1, dtype=np.float64)
+    else:
+        assert grid is not None
+        values, x = by_time(runs, column, grid), grid
+    return x, floored_regret(values) if column == "regret" else values
+
+
+def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
+    plt = pyplot()
+    written: list[Path] = []
+    for benchmark in runs.benchmarks():
+        bench_runs = runs.select(benchmark)
+        grid = time_grid(bench_runs)
+        fig, axes = plt.subplots(2, 3, figsize=(15, 8.2), sharex="row")
+        rows = []
+        for r, axis in enumerate(("queries", "sim_time_s")):
+            for c, (column, label) in enumerate(PANELS):
+                ax = axes[r, c]
+                for strategy in runs.strategies(benchmark):
+                    chosen = runs.select(benchmark, strategy)
+                    x, values = curves(chosen, column, axis, grid)
+                    mean, se, n = mean_and_se(values)
+                    # a mean over only the seeds that have a result yet is biased: start where all do
+                    mean[n < len(chosen)] = np.nan
+                    colour = strategy_colour(strategy)
+                    ax.plot(x, mean, color=colour, label=f"{strategy} ({len(chosen)} seeds)")
+                    ax.fill_between(x, mean - se, mean + se, color=colour, alpha=0.18, linewidth=0)
+                    rows += [
+                        (benchmark, strategy, axis, x[i], column, mean[i], se[i], int(n[i]))
+                        for i in range(x.size)
+                    ]
+                if column == "regret":
+                    log_axis(ax, "y")
+                if axis == "sim_time_s":
+                    log_axis(ax, "x")
+                    ax.set_xlabel("simulated time (s)")
+                else:
+                    ax.set_xlabel("queries")
+                ax.set_ylabel(label if r == 0 else label.split(" (")[0])
+        fig.suptitle(f"{benchmark}: incumbent over the search (mean ± standard error over seeds)")
+        legend_below(fig, axes)
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+        stem = f"anytime_{benchmark}"
+        written += save_figure(fig, out, stem)
+        written.append(write_rows(out / f"{stem}.csv", DATA_HEADER, rows))
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("anytime.py", argv, None, make, __doc__.split("\n\n")[0].replace("\n", " "))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The command line every analysis script shares: run folders in, an output folder out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from naslab.analysis.runs import AnalysisError, RunSet, load_runs
+
+
+def parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("paths", nargs="+", type=Path,
+                   help="run folders, or sweep folders holding them (searched recursively)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for the figures, tables and plot data (default: FIRST_PATH/analysis)")
+    return p
+
+
+def run(
+    prog: str,
+    argv: Sequence[str] | None,
+    build: Callable[[argparse.ArgumentParser], None] | None,
+    make: Callable[[RunSet, Path, argparse.Namespace], list[Path]],
+    description: str,
+) -> int:
+    """Parse ``argv``, load the runs, call ``make``; one sentence and exit status 2 on bad input."""
+    p = parser(prog, description)
+    if build is not None:
+        build(p)
+    args = p.parse_args(argv)
+    out = args.out or args.paths[0] / "analysis"
+    try:
+        runs = load_runs(args.paths)
+        if runs.failed:
+            print(f"{prog}: note: {len(runs.failed)} failed run folder(s) left out (failed.json), "
+                  f"e.g. {runs.failed[0]}", file=sys.stderr)
+        written = make(runs, out, args)
+    except AnalysisError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0

@@ -1,0 +1,115 @@
+"""One look for every figure: fonts, a fixed colour per strategy, PNG + PDF output.
+
+A strategy keeps its colour in every figure of every sweep: known strategies have a
+colour of their own (colour-blind-safe, Okabe-Ito and Tol palettes), and any other
+name gets one from a spare palette chosen by a hash of the name, never by the order
+in which strategies happen to appear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+STRATEGY_COLOURS = {
+    "random": "#5f5f5f",
+    "evolution": "#0072b2",
+    "genetic": "#009e73",
+    "local_search": "#e69f00",
+    "reinforce": "#cc79a7",
+    "reinforce_lstm": "#882255",
+    "bananas": "#d55e00",
+    "tpe": "#56b4e9",
+    "gp_bo": "#332288",
+    "successive_halving": "#44aa99",
+    "hyperband": "#117733",
+    "bohb": "#999933",
+    "nsga2": "#aa4499",
+}
+SPARE_COLOURS = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#1f78b4", "#b15928", "#6a3d9a")
+
+RC = {
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 12,
+    "legend.fontsize": 9.5,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "lines.linewidth": 1.8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,  # TrueType in the PDF: text stays editable in a paper's figure tools
+    "svg.hashsalt": "naslab",
+}
+
+
+def strategy_colour(name: str) -> str:
+    if name in STRATEGY_COLOURS:
+        return STRATEGY_COLOURS[name]
+    digest = int(hashlib.sha256(name.encode()).hexdigest(), 16)
+    return SPARE_COLOURS[digest % len(SPARE_COLOURS)]
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot with a file-only backend and naslab's style (imported on first use)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(RC)
+    return plt
+
+
+def save_figure(fig: Any, out_dir: Path, stem: str) -> list[Path]:
+    """Write ``stem.png`` and ``stem.pdf`` (each via a temporary file and a rename); close ``fig``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in ("png", "pdf"):
+        target = out_dir / f"{stem}.{fmt}"
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=out_dir)
+        os.close(fd)
+        try:
+            # no creation date: the same data gives the same PDF
+            metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
+            fig.savefig(tmp, format=fmt, metadata=metadata)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        written.append(target)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return written
+
+
+def log_axis(ax: Any, which: str) -> None:
+    """Log-scale ``ax``'s x or y axis, labelled with plain numbers (0.5, 2, 10) rather than powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def legend_below(fig: Any, axes: Any, ncol: int | None = None) -> None:
+    """One legend for the whole figure, under the panels, without duplicate entries."""
+    handles, labels = [], []
+    for ax in getattr(axes, "flat", [axes]):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=ncol or min(len(labels), 5),
+                   bbox_to_anchor=(0.5, -0.02), frameon=False)

@@ -1,0 +1,102 @@
+"""How long a strategy comparison takes: Hydra's launchers vs the in-process sweep.
+
+    python perf/sweep_speed.py                      # the digits_comparison preset's strategies
+    python perf/sweep_speed.py --seeds 100 --cli-seeds 5 --queries 300
+
+Runs the comparison (strategies x seeds x queries) with ``python -m naslab.sweep``
+(all seeds), and a subset of it (``--cli-seeds`` seeds) with ``python -m naslab -m``
+under Hydra's basic launcher and under the joblib launcher (2 jobs); prints each
+one's wall time, seconds per job, the whole comparison extrapolated from the per-job
+time, and the ratios. Runs on the embedded default benchmark when it exists, else on
+a synthetic benchmark file (said in the output). The machine is shared: compare the
+ratios of one run, not absolute times across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_BENCHMARK = REPO / "data" / "nb201_digits.h5"
+PRESET = REPO / "conf" / "experiment" / "digits_comparison.yaml"
+
+
+def preset_strategies() -> list[str]:
+    from omegaconf import OmegaConf
+
+    return str(OmegaConf.load(PRESET).hydra.sweeper.params.strategy).split(",")
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"perf: {' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strategies", default=None, help="comma-separated (default: the preset's)")
+    parser.add_argument("--seeds", type=int, default=100, help="seeds of the whole comparison")
+    parser.add_argument("--cli-seeds", type=int, default=5, help="seeds run through python -m naslab -m")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    strategies = args.strategies.split(",") if args.strategies else preset_strategies()
+
+    with tempfile.TemporaryDirectory(prefix="naslab-sweep-speed-") as tmp:
+        work = Path(tmp)
+        if DEFAULT_BENCHMARK.is_file():
+            bench = ["benchmark=digits"]
+            label = f"default benchmark {DEFAULT_BENCHMARK.name}"
+        else:
+            from naslab.benchmarks.synthetic import write_synthetic_benchmark
+
+            path = write_synthetic_benchmark(work / "synthetic.h5")
+            bench = ["benchmark=file", f"benchmark.path={path}"]
+            label = f"SYNTHETIC benchmark (the default {DEFAULT_BENCHMARK.name} is not built yet)"
+        common = [*bench, f"budget.queries={args.queries}", f"strategy={','.join(strategies)}"]
+        full_jobs = len(strategies) * args.seeds
+        cli_jobs = len(strategies) * args.cli_seeds
+        py = sys.executable
+        env_cores = os.cpu_count()
+
+        runs = []
+        fast = timed([py, "-m", "naslab.sweep", "-j", str(args.processes), *common,
+                      f"seed=range(0,{args.seeds})", f"hydra.sweep.dir={work / 'fast'}"], work)
+        runs.append(("python -m naslab.sweep", full_jobs, fast))
+        basic = timed([py, "-m", "naslab", "-m", *common, f"seed=range(0,{args.cli_seeds})",
+                       f"hydra.sweep.dir={work / 'basic'}"], work)
+        runs.append(("python -m naslab -m (basic launcher)", cli_jobs, basic))
+        joblib = timed([py, "-m", "naslab", "-m", "hydra/launcher=joblib",
+                        f"hydra.launcher.n_jobs={args.processes}", *common,
+                        f"seed=range(0,{args.cli_seeds})", f"hydra.sweep.dir={work / 'joblib'}"], work)
+        runs.append((f"python -m naslab -m (joblib, {args.processes} jobs)", cli_jobs, joblib))
+        rerun = timed([py, "-m", "naslab.sweep", "-j", str(args.processes), *common,
+                       f"seed=range(0,{args.seeds})", f"hydra.sweep.dir={work / 'fast'}"], work)
+        runs.append(("python -m naslab.sweep again (all skipped)", full_jobs, rerun))
+
+    print(f"comparison: {len(strategies)} strategies ({','.join(strategies)}) x {args.seeds} seeds x "
+          f"{args.queries} queries = {full_jobs} runs on the {label}; {args.processes} processes; "
+          f"{env_cores} cores on this machine")
+    print(f"{'mode':48s} {'jobs':>5s} {'wall s':>8s} {'s/job':>7s} {'whole comparison s':>19s}")
+    per_job = {}
+    for name, jobs, wall in runs:
+        per_job[name] = wall / jobs
+        print(f"{name:48s} {jobs:5d} {wall:8.1f} {wall / jobs:7.3f} {wall / jobs * full_jobs:19.1f}")
+    fast_per_job = per_job[runs[0][0]]
+    for name, _, _ in runs[1:3]:
+        print(f"speed-up of naslab.sweep over {name}: {per_job[name] / fast_per_job:.1f}x per job")
+    print(f"whole comparison with naslab.sweep: {fast:.1f} s (goal <= 60 s on 2 cores)")
+
+
+if __name__ == "__main__":
+    main()
