@@ -1,0 +1,56 @@
+"""ECDF of the final regret: for each strategy, the fraction of its seeds whose final incumbent's
+test regret is at most x (log x axis; a regret of 0 is shown at the floor), one panel per
+benchmark. Writes ``ecdf_regret.png/.pdf`` and ``ecdf_regret.csv``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from naslab.analysis import cli
+from naslab.analysis.runs import REGRET_FLOOR, RunSet, floored_regret
+from naslab.analysis.style import legend_below, log_axis, pyplot, save_figure, strategy_colour
+from naslab.analysis.table_io import write_rows
+
+
+def ecdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted values and the fraction of values <= each."""
+    values = np.sort(values[~np.isnan(values)])
+    return values, np.arange(1, values.size + 1) / max(values.size, 1)
+
+
+def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
+    plt = pyplot()
+    benchmarks = runs.benchmarks()
+    fig, axes = plt.subplots(1, len(benchmarks), figsize=(5.2 * len(benchmarks), 4.2), squeeze=False)
+    rows = []
+    for ax, benchmark in zip(axes[0], benchmarks):
+        for strategy in runs.strategies(benchmark):
+            final = np.array([r.final_regret for r in runs.select(benchmark, strategy)])
+            x, y = ecdf(floored_regret(final))
+            # start the step at 0 so each curve reads "fraction of seeds with regret <= x"
+            ax.step(np.r_[x[:1], x], np.r_[0.0, y], where="post", color=strategy_colour(strategy),
+                    label=f"{strategy} ({x.size} seeds)")
+            rows += [(benchmark, strategy, xi, yi) for xi, yi in zip(x, y)]
+        log_axis(ax, "x")
+        ax.set_xlabel(f"final test regret (%, log; 0 shown as {REGRET_FLOOR:g})")
+        ax.set_title(benchmark)
+        ax.set_ylim(0, 1.02)
+    axes[0][0].set_ylabel("fraction of seeds")
+    legend_below(fig, axes)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    written = save_figure(fig, out, "ecdf_regret")
+    written.append(write_rows(out / "ecdf_regret.csv", ("benchmark", "strategy", "final_regret", "fraction"), rows))
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("ecdf.py", argv, None, make, __doc__.split("\n\n")[0].replace("\n", " "))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
