@@ -13,8 +13,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from naslab import __version__
 from naslab.benchmarks.tabular import TabularBenchmark, load_benchmark
-from naslab.outputs import file_sha256, json_float, write_run
+from naslab.outputs import atomic_write_text, file_sha256, json_float, write_run
 from naslab.runner import Budget, Trajectory, run_search
+from naslab.strategies.base import validation_accuracy
 
 log = logging.getLogger("naslab")
 
@@ -109,6 +110,7 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         budget=budget,
         num_workers=_number(cfg.get("workers", 1), int, "workers"),
         fidelity=_number(cfg.get("fidelity"), int, "fidelity"),
+        objective=instantiate(cfg.objective) if cfg.get("objective") is not None else validation_accuracy,
         on_result=progress,
     )
     inc = trajectory.incumbent
@@ -147,6 +149,13 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         "naslab_version": __version__,
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
+    if getattr(getattr(make_strategy, "func", make_strategy), "multi_objective", False):
+        # before write_run: summary.json, written last, marks the folder finished
+        from naslab.pareto import benchmark_worst, trajectory_front
+
+        worst = benchmark_worst(benchmark, cfg.evaluator.get("latency_metric")) if benchmark is not None else {}
+        front_csv, summary["pareto"] = trajectory_front(trajectory, list(cfg.strategy.objectives), worst)
+        atomic_write_text(out_dir / "pareto.csv", front_csv)
     write_run(out_dir, trajectory, summary)
     if inc is not None and not math.isnan(trajectory.regret):
         log.info("best %s: val_acc %.3f, test_acc %.3f, regret %.3f", inc.arch, inc.val_acc,

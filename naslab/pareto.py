@@ -13,8 +13,11 @@ import csv
 import io
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from naslab.runner import TRAJECTORY_COLUMNS, Trajectory
 
 MAXIMISED = frozenset({"val_acc", "test_acc", "incumbent_val_acc", "incumbent_test_acc"})
 """Trajectory columns that are better when larger; every other objective is minimised."""
@@ -171,3 +174,50 @@ def reference_point(
             point.append(float(worst))
             source[name] = "worst value observed in this run"
     return point, source
+
+
+def trajectory_front(
+    trajectory: Trajectory, objectives: Sequence[str], known_worst: dict[str, float] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """``pareto.csv`` text and the summary entry for a finished multi-objective run.
+
+    ``objectives`` are trajectory columns (val_acc, params, flops, latency_ms, ...);
+    the hypervolume is measured in those natural units against the reference point
+    of :func:`reference_point` (named in the summary, with its sources).
+    """
+    missing = [o for o in objectives if o not in TRAJECTORY_COLUMNS]
+    if missing:
+        raise ValueError(f"objectives {missing} are not trajectory columns; choose from {list(TRAJECTORY_COLUMNS)}")
+    ok = [s == "ok" for s in trajectory.column("status")]
+    archs = [a for a, good in zip(trajectory.column("arch"), ok) if good]
+    values = np.array(
+        [[v for v, good in zip(trajectory.column(o), ok) if good] for o in objectives], dtype=np.float64
+    ).T.reshape(len(archs), len(objectives))
+    front_archs, front_values = pareto_rows(archs, values, objectives)
+    reference, source = reference_point(objectives, known_worst or {}, values)
+    volume = (
+        hypervolume(to_minimisation(front_values, objectives), to_minimisation(np.array(reference), objectives))
+        if len(objectives) in (2, 3)
+        else None
+    )
+    entry = {
+        "file": "pareto.csv",
+        "objectives": list(objectives),
+        "directions": ["maximize" if is_maximised(o) else "minimize" for o in objectives],
+        "size": len(front_archs),
+        "reference_point": dict(zip(objectives, reference)),
+        "reference_source": source,
+        "hypervolume": volume,
+    }
+    return pareto_csv(front_archs, front_values, objectives), entry
+
+
+def benchmark_worst(benchmark: Any, latency_metric: str | None = None) -> dict[str, float]:
+    """The largest params / flops / latency over a whole tabular benchmark (reference point)."""
+    worst = {}
+    for name in ("params", "flops"):
+        if name in benchmark.static:
+            worst[name] = float(np.nanmax(benchmark.static[name]))
+    if latency_metric:
+        worst["latency_ms"] = float(np.nanmax(benchmark.static_value(latency_metric)))
+    return worst
