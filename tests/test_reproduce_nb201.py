@@ -100,3 +100,21 @@ def test_latency_fronts_measure_a_run_against_the_true_front(nb201_file, tmp_pat
         assert 0 <= r["true_front_found"] <= min(30, r["true_front_size"])
     more = script.latency_fronts(nb201_file, ["pixel3"], ["random"], seeds=range(3), queries=300, plot_path=None)
     assert more[0]["hv_ratio_mean"] > rows[0]["hv_ratio_mean"]  # more queries, a better front
+
+
+def test_budget_ignoring_evaluator_answers_every_rung_like_nb201s_bohb_worker(nb201_file):
+    from naslab.benchmarks.tabular import load_benchmark
+    from naslab.evaluators.tabular import TabularEvaluator
+
+    script = load_script()
+    bench = load_benchmark(nb201_file)
+    inner = TabularEvaluator(bench)
+    wrapped = script.BudgetIgnoringEvaluator(inner)
+    assert wrapped.fidelities == (12, 22, 66, 200)
+    arch = bench.space.arch(6111)
+    at12 = inner.evaluate(arch, 12)
+    for rung in (22, 66, 200):
+        result = wrapped.evaluate(arch, rung)
+        assert result.epoch == rung
+        assert (result.val_acc, result.cost_s) == (at12.val_acc, at12.cost_s)  # 12-epoch answer and cost
+    assert inner.evaluate(arch, 200).val_acc > at12.val_acc  # what the worker never looked at
