@@ -1,0 +1,1 @@
+"""Performance predictors: architecture encodings and regressors with uncertainty."""

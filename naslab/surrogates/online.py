@@ -1,0 +1,126 @@
+"""A predictor that learns during a search: observed scores in, mean/std/acquisition out.
+
+Predictor-guided strategies (:mod:`naslab.strategies.bananas`,
+:mod:`naslab.strategies.surrogate_evolution`) share this: it keeps the (arch, score)
+pairs a strategy was told, refits a regressor on them when asked, and scores
+candidate architectures with an acquisition function. It uses only the space
+protocol and :mod:`naslab.surrogates.features`, so it works on any space.
+
+Failed evaluations (score ``-inf``) are kept as the worst finite score seen so far:
+the predictor learns to avoid what failed instead of ignoring it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from naslab.spaces import Arch, CategoricalSpace
+from naslab.surrogates.features import encode_all, resolve_encoding
+from naslab.surrogates.xgb import REGRESSORS, make_regressor
+
+ACQUISITIONS = ("its", "ucb", "ei", "mean")
+
+
+def acquisition_values(
+    kind: str,
+    mean: np.ndarray,
+    std: np.ndarray,
+    best: float,
+    rng: np.random.Generator,
+    ucb_beta: float = 2.0,
+) -> np.ndarray:
+    """Higher = more worth evaluating.
+
+    ``its`` independent Thompson sampling (one draw from N(mean, std) per candidate,
+    as in BANANAS); ``ucb`` mean + beta * std; ``ei`` expected improvement over
+    ``best``; ``mean`` pure exploitation.
+    """
+    if kind == "its":
+        return mean + std * rng.standard_normal(mean.shape[0])
+    if kind == "ucb":
+        return mean + ucb_beta * std
+    if kind == "ei":
+        from scipy.special import ndtr
+
+        safe = np.maximum(std, 1e-9)
+        z = (mean - best) / safe
+        return (mean - best) * ndtr(z) + safe * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    if kind == "mean":
+        return mean
+    raise ValueError(f"unknown acquisition {kind!r}; choose from {list(ACQUISITIONS)}")
+
+
+class OnlinePredictor:
+    """Observations of one search and the regressor refitted on them."""
+
+    def __init__(
+        self,
+        space: CategoricalSpace,
+        regressor: str = "xgb",
+        encoding: str = "auto",
+        nthread: int = 1,
+        regressor_options: dict[str, Any] | None = None,
+    ) -> None:
+        if regressor not in REGRESSORS:
+            raise ValueError(f"unknown predictor {regressor!r}; choose from {list(REGRESSORS)}")
+        self.space = space
+        self.regressor = regressor
+        self.encoding = resolve_encoding(space, encoding)
+        self.nthread = nthread
+        self.regressor_options = dict(regressor_options or {})
+        self.features = encode_all(space, self.encoding)
+        self._indices: list[int] = []
+        self._scores: list[float] = []
+        self.model: Any = None
+        self.observed_at_fit = 0
+
+    def observe(self, arch: Arch, score: float) -> None:
+        self._indices.append(self.space.index(arch))
+        self._scores.append(float(score))
+
+    @property
+    def num_observed(self) -> int:
+        return len(self._scores)
+
+    @property
+    def best_score(self) -> float:
+        return max(self._scores, default=-math.inf)
+
+    def targets(self) -> np.ndarray | None:
+        """Training targets, failed ones imputed; None while < 2 scores are finite."""
+        y = np.asarray(self._scores, dtype=np.float64)
+        finite = np.isfinite(y)
+        if finite.sum() < 2:
+            return None
+        return np.where(finite, y, y[finite].min())
+
+    def fit(self, seed: int) -> bool:
+        """Refit on everything observed; False (and no model) while too little is known."""
+        y = self.targets()
+        if y is None:
+            return False
+        X = self.features[np.asarray(self._indices, dtype=np.int64)]
+        self.model = make_regressor(self.regressor, random_state=seed, nthread=self.nthread, **self.regressor_options)
+        self.model.fit(X, y)
+        self.observed_at_fit = self.num_observed
+        return True
+
+    @property
+    def stale_by(self) -> int:
+        """Observations told since the last fit."""
+        return self.num_observed - self.observed_at_fit
+
+    def predict(self, archs: list[Arch]) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.space.indices(np.asarray(archs, dtype=np.int64).reshape(-1, self.space.num_decisions))
+        mean, std = self.model.predict(self.features[rows], return_std=True)
+        return np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+
+    def acquire(
+        self, archs: list[Arch], kind: str, rng: np.random.Generator, ucb_beta: float = 2.0
+    ) -> np.ndarray:
+        mean, std = self.predict(archs)
+        best = float(np.max(self.targets())) if self.targets() is not None else -math.inf
+        return acquisition_values(kind, mean, std, best, rng, ucb_beta)
