@@ -58,7 +58,9 @@ class Bananas(Strategy):
         if not 0.0 <= random_fraction <= 1.0:
             raise ValueError(f"bananas: random_fraction must be in [0, 1], got {random_fraction}")
         if acquisition not in ACQUISITIONS:
-            raise ValueError(f"bananas: unknown acquisition {acquisition!r}; choose from {list(ACQUISITIONS)}")
+            raise ValueError(
+                f"bananas: unknown acquisition {acquisition!r}; choose from {list(ACQUISITIONS)}"
+            )
         self.num_init = num_init
         self.refit_every = refit_every
         self.num_candidates = num_candidates
@@ -110,7 +112,9 @@ class Bananas(Strategy):
 
     def _candidates(self) -> list[Arch]:
         num_local = round(self.num_candidates * (1.0 - self.random_fraction))
-        parents = [arch for _, arch in sorted(self.told, key=lambda m: m[0], reverse=True)[: self.num_parents]]
+        parents = [
+            arch for _, arch in sorted(self.told, key=lambda m: m[0], reverse=True)[: self.num_parents]
+        ]
         local: dict[Arch, None] = {}
         for parent in parents:
             for arch in self.space.neighbours(parent):

@@ -23,7 +23,10 @@ from naslab.surrogates.online import ACQUISITIONS, OnlinePredictor
 
 class SurrogateEvolution(Strategy):
     contract_overrides: ClassVar[dict[str, Any]] = {
-        "num_trees": 20, "num_members": 2, "refit_every": 30, "num_offspring": 10
+        "num_trees": 20,
+        "num_members": 2,
+        "refit_every": 30,
+        "num_offspring": 10,
     }
 
     def __init__(

@@ -203,7 +203,9 @@ def _nb201_computed(space: CategoricalSpace) -> np.ndarray:
 
     archs = space.all_archs.astype(np.int64)
     live = _live_mask(space)
-    conv1, conv3, pool, skip = (OPS.index(n) for n in ("nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "skip_connect"))
+    conv1, conv3, pool, skip = (
+        OPS.index(n) for n in ("nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "skip_connect")
+    )
     live_op = np.where(live, archs, -1)
     layered = (live_op == conv1) | (live_op == conv3) | (live_op == pool)
     depth = np.zeros(space.size, dtype=np.int64)

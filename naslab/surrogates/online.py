@@ -103,7 +103,9 @@ class OnlinePredictor:
         if y is None:
             return False
         X = self.features[np.asarray(self._indices, dtype=np.int64)]
-        self.model = make_regressor(self.regressor, random_state=seed, nthread=self.nthread, **self.regressor_options)
+        self.model = make_regressor(
+            self.regressor, random_state=seed, nthread=self.nthread, **self.regressor_options
+        )
         self.model.fit(X, y)
         self.observed_at_fit = self.num_observed
         return True

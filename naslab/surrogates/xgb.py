@@ -143,7 +143,9 @@ class BootstrapEnsemble(BaseEstimator, RegressorMixin):
     Clones that take a ``random_state`` get one per member (from ``random_state``).
     """
 
-    def __init__(self, estimator: Any, num_members: int = 5, bootstrap: bool = True, random_state: int | None = 0) -> None:
+    def __init__(
+        self, estimator: Any, num_members: int = 5, bootstrap: bool = True, random_state: int | None = 0
+    ) -> None:
         self.estimator = estimator
         self.num_members = num_members
         self.bootstrap = bootstrap
@@ -171,7 +173,14 @@ class BootstrapEnsemble(BaseEstimator, RegressorMixin):
 class ForestWithStd(BaseEstimator, RegressorMixin):
     """A random forest whose uncertainty is the spread of its trees' predictions."""
 
-    def __init__(self, num_trees: int = 200, min_samples_leaf: int = 1, max_features: float = 0.5, nthread: int = 1, random_state: int | None = 0) -> None:
+    def __init__(
+        self,
+        num_trees: int = 200,
+        min_samples_leaf: int = 1,
+        max_features: float = 0.5,
+        nthread: int = 1,
+        random_state: int | None = 0,
+    ) -> None:
         self.num_trees = num_trees
         self.min_samples_leaf = min_samples_leaf
         self.max_features = max_features
@@ -236,7 +245,9 @@ def make_regressor(name: str, random_state: int = 0, nthread: int = 1, **options
         num_members = options.pop("num_members", 5)
         trees = options.pop("num_trees", 200)
         return BootstrapEnsemble(
-            GradientBoostingRegressor(n_estimators=trees, max_depth=4, learning_rate=0.1, subsample=0.8, **options),
+            GradientBoostingRegressor(
+                n_estimators=trees, max_depth=4, learning_rate=0.1, subsample=0.8, **options
+            ),
             num_members=num_members,
             random_state=random_state,
         )
