@@ -43,7 +43,7 @@ RC = {
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "savefig.dpi": 200,
+    "savefig.dpi": 150,
     "savefig.bbox": "tight",
     "pdf.fonttype": 42,  # TrueType in the PDF: text stays editable in a paper's figure tools
     "svg.hashsalt": "naslab",
