@@ -40,7 +40,7 @@ CONF_DIR = REPO_ROOT / "conf"
 DEFAULT_OUT = REPO_ROOT / "analysis" / "results"
 DEFAULT_SOURCES = REPO_ROOT.parent / "shared" / "benchmarks"
 EXPERIMENT = "nb201_c10_paper"
-LABELS = {"random": "RS", "evolution": "REA", "reinforce": "REINFORCE", "bohb": "BOHB"}
+LABELS = {"random": "RS", "evolution": "REA", "reinforce": "REINFORCE", "bohb": "BOHB", "nsga2": "NSGA-II"}
 MACRO_PUBLISHED_BEST = 93.13
 
 
@@ -241,7 +241,7 @@ def latency_fronts(benchmark_path: Path, devices: Sequence[str], strategies: Seq
                 continue
             cfg = compose([f"benchmark.path={benchmark_path}", "benchmark=nb201_c10", f"strategy={name}",
                            f"evaluator.latency_metric={metric}", f"budget.queries={queries}",
-                           "budget.sim_seconds=null", "fidelity=200"])
+                           "budget.sim_seconds=null", "fidelity=200", *MO_OVERRIDES.get(name, [])])
             started = time.perf_counter()
             ratios, hits = [], []
             for k, trajectory in enumerate(run_strategy(cfg, seeds)):
@@ -258,6 +258,10 @@ def latency_fronts(benchmark_path: Path, devices: Sequence[str], strategies: Seq
     if plot_path is not None:
         _plot_fronts(fronts_for_plot, plot_path, queries)
     return rows
+
+
+# multi-objective strategies told which Result fields they trade off
+MO_OVERRIDES = {"nsga2": ["strategy.objectives=[val_acc,latency_ms]"]}
 
 
 def _plot_fronts(fronts: dict, path: Path, queries: int) -> None:
@@ -374,7 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-devices", default="pixel3,1080ti_1",
                         help="devices for the multi-objective run ('' to skip)")
     parser.add_argument("--latency-strategies", default="random,nsga2")
-    parser.add_argument("--latency-queries", type=int, default=100)
+    parser.add_argument("--latency-queries", type=int, default=300)
+    parser.add_argument("--latency-seeds", type=int, default=30, help="runs per strategy and device")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the .md and .json tables")
     args = parser.parse_args(argv)
 
@@ -407,9 +412,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 text += [f"multi-objective run skipped: {nb201} has no latency for {missing} "
                          "(convert with --latency, docs/benchmarks.md)", ""]
             else:
-                latency_rows = latency_fronts(nb201, devices, [n for n in args.latency_strategies.split(",") if n], seeds,
+                latency_rows = latency_fronts(nb201, devices, [n for n in args.latency_strategies.split(",") if n],
+                                              list(range(args.latency_seeds)),
                                               args.latency_queries, args.out / "nb201_latency_fronts.png")
-                text += [f"## NAS-Bench-201 CIFAR-10 x latency ({args.seeds} seeds, full fidelity; "
+                text += [f"## NAS-Bench-201 CIFAR-10 x latency ({args.latency_seeds} seeds, full fidelity; "
                          "fronts: nb201_latency_fronts.png)", "", latency_table(latency_rows), ""]
         text.append(f"total wall time {time.perf_counter() - started:.1f} s")
     report = "\n".join(text)
