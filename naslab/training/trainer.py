@@ -56,6 +56,7 @@ class Recipe:
     channels: int = 16
     cells_per_stage: int = 1
     augment: bool = False
+    precise_bn: bool = False
     eval_epochs: tuple[int, ...] | None = None
     test_every_epoch: bool = True
     eval_batch_size: int = 2048
@@ -224,6 +225,31 @@ def _evaluate_splits(
     return out
 
 
+def _recompute_bn_statistics(model: Any, x: Any, replicas: int, batch: int, channels_last: bool) -> None:
+    """Precise BN: replace the running averages by the exact statistics of the training set.
+
+    After a few dozen steps the exponential running averages still lag the weights, so
+    eval-mode predictions carry extra noise; one forward pass over the training images
+    (no gradient, BN cumulative averaging) removes it.
+    """
+    import torch
+
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    model.train()
+    with torch.no_grad():
+        for start in range(0, x.shape[0], batch):
+            xb = x[start : start + batch].repeat(1, replicas, 1, 1)
+            if channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            model(xb)
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+
+
 # ----- the fast trainer ---------------------------------------------------------------
 def train_seeds(
     arch: Sequence[int],
@@ -233,7 +259,8 @@ def train_seeds(
     device: str = "auto",
     on_epoch: Any = None,
     channels_last: bool = True,
-) -> TrainingRecord:
+    return_model: bool = False,
+) -> TrainingRecord | tuple[TrainingRecord, Any]:
     """Train ``arch`` once per seed, all seeds together as replicas of one network.
 
     ``channels_last`` memory format makes oneDNN's grouped convolutions about 2-3x
@@ -320,6 +347,8 @@ def train_seeds(
         curves["train_acc"][:, k] = (100.0 * train_correct / n).cpu().numpy()
         curves["train_time_s"][:, k] = elapsed / replicas
         names = ("val", "test") if recipe.tests_at(epoch) else ("val",)
+        if recipe.precise_bn:
+            _recompute_bn_statistics(model, train_x, replicas, recipe.eval_batch_size, channels_last)
         results = _evaluate_splits(model, on_device, names, replicas, recipe, amp_dtype, channels_last)
         for name, (acc, loss_value) in results.items():
             curves[f"{name}_acc"][:, k], curves[f"{name}_loss"][:, k] = acc, loss_value
@@ -331,12 +360,13 @@ def train_seeds(
             on_epoch(epoch, {key: v[:, k] for key, v in curves.items()})
         if not alive.any():
             break  # every replica diverged: nothing left worth training
-    return TrainingRecord(
+    record = TrainingRecord(
         seeds=[int(s) for s in seeds],
         epochs=list(stored),
         metrics={key: v.astype(np.float32) for key, v in curves.items()},
         device=device,
     )
+    return (record, model) if return_model else record
 
 
 # ----- the plain reference trainer ----------------------------------------------------
@@ -406,6 +436,8 @@ def train_plain(
             curves["train_acc"][0, k] = 100.0 * correct / n
             curves["train_time_s"][0, k] = elapsed
             names = ("val", "test") if recipe.tests_at(epoch) else ("val",)
+            if recipe.precise_bn:
+                _recompute_bn_statistics(model, train_x, 1, recipe.eval_batch_size, False)
             results = _evaluate_splits(model, on_device, names, 1, recipe, amp_dtype, False)
             for name, (acc, loss_value) in results.items():
                 curves[f"{name}_acc"][0, k], curves[f"{name}_loss"][0, k] = acc[0], loss_value[0]

@@ -1,0 +1,439 @@
+"""Build a tabular benchmark by training every unique architecture: ``python -m naslab.build``.
+
+One training per canonical class (:attr:`CategoricalSpace.canonical_ids`, 5,273 for
+NB201), all seeds at once (:func:`naslab.training.trainer.train_seeds`), copied to
+every member of the class in the final file.
+
+**Resumable by construction.** Classes are cut into fixed chunks (chunk ``k`` = class
+ids ``k*chunk_size ..``). A worker that finishes a chunk writes ``chunk-<k>.npz`` into
+the work folder atomically (temporary file + fsync + rename); nothing else is state.
+Kill the build at any moment (``kill -9`` included) and start the same command again:
+finished chunks are skipped, the rest is trained. A training depends only on (recipe,
+architecture, seed), never on which worker ran it or when, so the final file equals
+that of an uninterrupted build — except ``train_time_s``, which is measured wall time.
+The merge step reads the chunks in order and writes the HDF5 file; its attributes come
+from the work folder's ``manifest.json`` (written once, at the first start), so merging
+the same chunks twice gives the same bytes.
+
+**Shards.** ``shard=i num_shards=n`` trains only chunks with ``k % n == i``; run the
+shards as a Hydra multirun on any launcher (joblib, submitit/SLURM, Ray), all pointing
+at one shared ``work_dir``, then ``stage=merge`` checks that every chunk is there and
+writes the file. Inside one shard, ``workers`` processes (default: one per core) each
+run one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from naslab.training.trainer import METRIC_NAMES, Recipe
+
+MANIFEST = "manifest.json"
+_WORKER_STATE: dict[str, Any] = {}
+
+
+class BuildError(ValueError):
+    """A build that cannot start or cannot be merged, with one sentence saying why."""
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build trains: a space, a recipe, seeds, and the chunking of its classes."""
+
+    space_name: str
+    recipe: Recipe
+    seeds: tuple[int, ...]
+    chunk_size: int
+    data_root: str | None = None
+    limit_classes: int | None = None  # build only the first classes (tests, smoke runs)
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "space": self.space_name,
+            "recipe": self.recipe.to_dict(),
+            "seeds": list(self.seeds),
+            "chunk_size": self.chunk_size,
+            "limit_classes": self.limit_classes,
+        }
+
+    @property
+    def space(self) -> Any:
+        from naslab.spaces import get_space
+
+        return get_space(self.space_name)
+
+    def representatives(self) -> np.ndarray:
+        """Official index of each class's first member, in class-id order."""
+        ids = self.space.canonical_ids
+        _, first = np.unique(ids, return_index=True)
+        reps = first[np.argsort(ids[first])]
+        return reps if self.limit_classes is None else reps[: self.limit_classes]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.representatives())
+
+    @property
+    def num_chunks(self) -> int:
+        return -(-self.num_classes // self.chunk_size)
+
+    def chunk_classes(self, chunk: int) -> range:
+        return range(chunk * self.chunk_size, min((chunk + 1) * self.chunk_size, self.num_classes))
+
+
+def chunk_path(work_dir: Path, chunk: int) -> Path:
+    return work_dir / f"chunk-{chunk:05d}.npz"
+
+
+def done_chunks(work_dir: Path, plan: BuildPlan) -> set[int]:
+    return {k for k in range(plan.num_chunks) if chunk_path(work_dir, k).is_file()}
+
+
+def _atomic_write_bytes(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def prepare_work_dir(work_dir: Path, plan: BuildPlan, command: str) -> dict[str, Any]:
+    """Create the work folder with its manifest, or check that it belongs to this plan."""
+    from naslab.benchmarks.tabular import provenance
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / MANIFEST
+    wanted = plan.manifest()
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        if stored.get("plan") != wanted:
+            raise BuildError(
+                f"work folder {work_dir} belongs to a different build (its manifest.json differs from this "
+                "recipe/seeds/chunking); delete it or choose another work_dir"
+            )
+        return stored
+    manifest = {"plan": wanted, "provenance": provenance(), "command": command}
+    _atomic_write_bytes(path, lambda h: h.write(json.dumps(manifest, indent=1, sort_keys=True).encode()))
+    return manifest
+
+
+# ----- workers ------------------------------------------------------------------------
+def _init_worker(plan: BuildPlan, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    from naslab.training.data import load_dataset
+
+    r = plan.recipe
+    _WORKER_STATE["splits"] = load_dataset(r.dataset, r.train_size, r.val_size, r.test_size, plan.data_root)
+    _WORKER_STATE["plan"] = plan
+
+
+def train_chunk(plan: BuildPlan, splits: Any, chunk: int, device: str = "cpu") -> dict[str, np.ndarray]:
+    """Train every class of one chunk; a failure of one class is NaN rows, never an exception."""
+    from naslab.training.models import count_flops, count_params
+    from naslab.training.trainer import train_seeds
+
+    reps = plan.representatives()
+    classes = list(plan.chunk_classes(chunk))
+    r, s, e = plan.recipe, len(plan.seeds), len(plan.recipe.stored_epochs)
+    out = {name: np.full((len(classes), s, e), np.nan, dtype=np.float32) for name in METRIC_NAMES}
+    out["class_ids"] = np.asarray(classes, dtype=np.int32)
+    out["params"] = np.zeros(len(classes), dtype=np.float32)
+    out["flops"] = np.zeros(len(classes), dtype=np.float32)
+    space = plan.space
+    for row, class_id in enumerate(classes):
+        arch = space.arch(int(reps[class_id]))
+        shape = (arch, r.channels, r.cells_per_stage, splits.num_classes, splits.in_channels)
+        out["params"][row] = count_params(*shape)
+        out["flops"][row] = count_flops(*shape, splits.image_size)
+        try:
+            record = train_seeds(arch, r, splits, plan.seeds, device=device)
+        except (RuntimeError, FloatingPointError) as exc:  # a numerical blow-up, not a bug
+            print(f"class {class_id} ({space.to_string(arch)}) failed: {exc}", file=sys.stderr)
+            continue
+        for name in METRIC_NAMES:
+            out[name][row] = record.metrics[name]
+    return out
+
+
+def _run_chunk(args: tuple[int, str]) -> tuple[int, int]:
+    chunk, work_dir = args
+    plan = _WORKER_STATE["plan"]
+    result = train_chunk(plan, _WORKER_STATE["splits"], chunk)
+    _atomic_write_bytes(chunk_path(Path(work_dir), chunk), lambda h: np.savez(h, **result))
+    return chunk, len(result["class_ids"])
+
+
+# ----- progress -----------------------------------------------------------------------
+class Progress:
+    """A one-line progress bar with rate and ETA (a new line every ``every`` s when not a tty)."""
+
+    def __init__(self, total: int, done: int, every: float = 30.0, stream: Any = sys.stderr) -> None:
+        self.total, self.start_done, self.done = total, done, done
+        self.started = time.monotonic()
+        self.last_print = 0.0
+        self.every, self.stream = every, stream
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def update(self, added: int) -> None:
+        self.done += added
+        now = time.monotonic()
+        if self.tty or now - self.last_print >= self.every or self.done >= self.total:
+            self.last_print = now
+            self.stream.write(self.line(now) + ("\r" if self.tty and self.done < self.total else "\n"))
+            self.stream.flush()
+
+    def line(self, now: float) -> str:
+        elapsed = now - self.started
+        new = self.done - self.start_done
+        rate = new / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta != float("inf") else "?"
+        return (
+            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} classes "
+            f"{100.0 * self.done / max(self.total, 1):5.1f}%  {rate:.2f} classes/s  "
+            f"elapsed {time.strftime('%H:%M:%S', time.gmtime(elapsed))}  ETA {eta_text}"
+        )
+
+
+def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, workers: int) -> int:
+    """Train this shard's missing chunks; returns how many chunks it trained."""
+    import multiprocessing
+
+    if not 0 <= shard < num_shards:
+        raise BuildError(f"shard={shard} is outside 0..{num_shards - 1} (num_shards={num_shards})")
+    mine = [k for k in range(plan.num_chunks) if k % num_shards == shard]
+    finished = done_chunks(work_dir, plan)
+    pending = [k for k in mine if k not in finished]
+    done_classes = sum(len(plan.chunk_classes(k)) for k in mine if k in finished)
+    total_classes = sum(len(plan.chunk_classes(k)) for k in mine)
+    print(
+        f"naslab.build: shard {shard}/{num_shards}: {len(mine) - len(pending)} of {len(mine)} chunks already "
+        f"done, {len(pending)} to train with {workers} worker(s) -> {work_dir}",
+        file=sys.stderr, flush=True,
+    )
+    if not pending:
+        return 0
+    progress = Progress(total_classes, done_classes)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_init_worker, initargs=(plan, 1)) as pool:
+        for _chunk, count in pool.imap_unordered(_run_chunk, [(k, str(work_dir)) for k in pending]):
+            progress.update(count)
+    return len(pending)
+
+
+# ----- merge --------------------------------------------------------------------------
+def merge(plan: BuildPlan, work_dir: Path, output: Path, extra_attrs: dict[str, Any] | None = None) -> Path:
+    """Check that every chunk exists and write the benchmark file (deterministic bytes)."""
+    from naslab.benchmarks.tabular import TabularBenchmark
+    from naslab.training.data import load_dataset
+
+    missing = sorted(set(range(plan.num_chunks)) - done_chunks(work_dir, plan))
+    if missing:
+        raise BuildError(
+            f"cannot merge {work_dir}: {len(missing)} of {plan.num_chunks} chunks are missing "
+            f"(first: chunk {missing[0]}); run the remaining shards first"
+        )
+    manifest = json.loads((work_dir / MANIFEST).read_text())
+    space = plan.space
+    class_rows: dict[str, np.ndarray] = {}
+    for k in range(plan.num_chunks):
+        with np.load(chunk_path(work_dir, k)) as data:
+            expected = np.asarray(list(plan.chunk_classes(k)), dtype=np.int32)
+            if not np.array_equal(data["class_ids"], expected):
+                raise BuildError(f"{chunk_path(work_dir, k)} holds classes other than chunk {k}'s; delete it and resume")
+            for name in (*METRIC_NAMES, "params", "flops"):
+                class_rows.setdefault(name, []).append(data[name])  # type: ignore[attr-defined]
+    per_class = {name: np.concatenate(parts) for name, parts in class_rows.items()}
+    ids = np.asarray(space.canonical_ids, dtype=np.int64)
+    built = ids < plan.num_classes
+    metrics, static = {}, {}
+    s, e = len(plan.seeds), len(plan.recipe.stored_epochs)
+    for name in METRIC_NAMES:
+        values = np.full((space.size, s, e), np.nan, dtype=np.float32)
+        values[built] = per_class[name][ids[built]]
+        metrics[name] = values
+    for name in ("params", "flops"):
+        values = np.full(space.size, np.nan, dtype=np.float32)
+        values[built] = per_class[name][ids[built]]
+        static[name] = values
+    r = plan.recipe
+    splits = load_dataset(r.dataset, r.train_size, r.val_size, r.test_size, plan.data_root)
+    attrs: dict[str, Any] = dict(manifest["provenance"])
+    attrs.update(
+        recipe=r.to_dict(),
+        seeds=list(plan.seeds),
+        splits=splits.describe(),
+        source="trained by naslab.build: one training per canonical class, copied to all its members",
+        build_command=manifest.get("command", ""),
+        num_classes=int(plan.num_classes),
+        description={
+            "val_acc": "validation accuracy after the epoch",
+            "test_acc": "test accuracy after the epoch (NaN where the recipe tests only the last epoch)",
+            "train_time_s": "cumulative measured training seconds per seed (seeds trained together share time)",
+            "flops": "multiply-accumulates of one forward pass of one image",
+        },
+    )
+    if extra_attrs:
+        attrs.update(extra_attrs)
+    bench = TabularBenchmark(
+        space_name=plan.space_name,
+        dataset=r.dataset,
+        archs=[space.to_string(space.arch(i)) for i in range(space.size)],
+        epochs=np.asarray(r.stored_epochs, dtype=np.int32),
+        seeds=np.asarray(plan.seeds, dtype=np.int32),
+        metrics=metrics,
+        static=static,
+        complete=built,
+        attrs=attrs,
+    )
+    return write_compressed_benchmark(output, bench)
+
+
+def write_compressed_benchmark(path: Path, bench: Any) -> Path:
+    """Write ``bench`` in naslab's HDF5 layout with gzip chunks, atomically, and validate it.
+
+    Same layout as :func:`naslab.benchmarks.tabular.write_benchmark` (which writes
+    uncompressed); gzip with byte shuffling makes the shipped file several times
+    smaller, and a fixed attribute order plus fixed chunking keep the bytes reproducible.
+    """
+    import h5py
+
+    from naslab.benchmarks.tabular import FORMAT_VERSION, KNOWN_UNITS, load_benchmark
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    attrs = dict(bench.attrs)
+    attrs.update(format_version=FORMAT_VERSION, space=bench.space_name, dataset=bench.dataset)
+    attrs["units"] = {n: KNOWN_UNITS[n] for n in [*bench.metrics, *bench.static] if n in KNOWN_UNITS}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    packed = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
+    try:
+        with h5py.File(tmp, "w", track_order=True) as f:
+            # fixed-length ASCII, unlike variable-length strings, can be gzip-compressed
+            f.create_dataset("archs", data=np.array(bench.archs, dtype="S"), **packed)
+            f.create_dataset("epochs", data=np.asarray(bench.epochs, dtype=np.int32))
+            f.create_dataset("seeds", data=np.asarray(bench.seeds, dtype=np.int32))
+            group = f.create_group("metrics", track_order=True)
+            for name in sorted(bench.metrics):
+                values = np.asarray(bench.metrics[name], dtype=np.float32)
+                chunks = (min(1024, values.shape[0]), *values.shape[1:])
+                group.create_dataset(name, data=values, chunks=chunks, **packed)
+            group = f.create_group("static", track_order=True)
+            for name in sorted(bench.static):
+                group.create_dataset(name, data=np.asarray(bench.static[name], dtype=np.float32), **packed)
+            if bench.complete is not None:
+                f.create_dataset("complete", data=np.asarray(bench.complete, dtype=bool))
+            for key in sorted(attrs):
+                value = attrs[key]
+                if isinstance(value, (dict, list, tuple)):
+                    value = json.dumps(value, sort_keys=True)
+                f.attrs[key] = "" if value is None else value
+        load_benchmark(tmp)  # the file must read back and validate before it replaces anything
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shipped data file is world-readable
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ----- the command line ---------------------------------------------------------------
+def plan_from_config(cfg: Any) -> BuildPlan:
+    recipe_fields = dict(cfg.recipe)
+    recipe_fields["dataset"] = cfg.dataset
+    try:
+        recipe = Recipe.from_mapping(recipe_fields)
+    except (TypeError, ValueError) as exc:
+        raise BuildError(str(exc)) from None
+    seeds = tuple(int(s) for s in cfg.seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise BuildError(f"seeds={list(seeds)} must be a non-empty list of distinct integers")
+    return BuildPlan(
+        space_name=str(cfg.space),
+        recipe=recipe,
+        seeds=seeds,
+        chunk_size=int(cfg.chunk_size),
+        data_root=str(cfg.data_root) if cfg.data_root else None,
+        limit_classes=int(cfg.limit_classes) if cfg.limit_classes else None,
+    )
+
+
+def default_work_dir(output: Path) -> Path:
+    """``work-build/<output stem>`` under the current folder (ignored by git as /work-*/)."""
+    return Path("work-build") / output.stem
+
+
+def build_command_line() -> str:
+    return "python -m naslab.build " + " ".join(sys.argv[1:])
+
+
+def run(cfg: Any) -> Path | None:
+    from naslab.training.data import DATASETS
+
+    if cfg.dataset not in DATASETS:
+        raise BuildError(f"unknown dataset {cfg.dataset!r}; expected one of {list(DATASETS)}")
+    if cfg.stage not in ("all", "build", "merge"):
+        raise BuildError(f"stage={cfg.stage!r} is not one of all, build, merge")
+    plan = plan_from_config(cfg)
+    output = Path(cfg.output)
+    work_dir = Path(cfg.work_dir) if cfg.work_dir else default_work_dir(output)
+    prepare_work_dir(work_dir, plan, build_command_line())
+    if cfg.stage in ("all", "build"):
+        workers = int(cfg.workers) if cfg.workers else (os.cpu_count() or 1)
+        started = time.monotonic()
+        trained = run_shard(plan, work_dir, int(cfg.shard), int(cfg.num_shards), workers)
+        print(f"naslab.build: trained {trained} chunk(s) in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    if cfg.stage == "build":
+        return None
+    missing = plan.num_chunks - len(done_chunks(work_dir, plan))
+    if missing and cfg.stage == "all" and int(cfg.num_shards) > 1:
+        print(
+            f"naslab.build: shard {cfg.shard} done; {missing} chunk(s) of other shards still missing, "
+            "run stage=merge once every shard has finished",
+            file=sys.stderr,
+        )
+        return None
+    path = merge(plan, work_dir, output)
+    print(f"naslab.build: wrote {path} ({plan.num_classes} classes, {len(plan.seeds)} seeds)", file=sys.stderr)
+    return path
+
+
+def main() -> None:
+    import hydra
+    from omegaconf import DictConfig
+
+    @hydra.main(version_base="1.3", config_path="../conf", config_name="build")
+    def _app(cfg: DictConfig) -> None:
+        try:
+            run(cfg)
+        except BuildError as exc:
+            print(f"naslab.build: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"naslab.build: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+
+    _app()
+
+
+if __name__ == "__main__":
+    main()
