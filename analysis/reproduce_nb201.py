@@ -198,7 +198,7 @@ def macro_comparison(benchmark_path: Path, strategies: Sequence[str], seeds: Seq
             rows.append({"strategy": name, "note": f"not run: conf/strategy/{name}.yaml does not exist yet"})
             continue
         for queries in budgets:
-            cfg = compose([f"benchmark=nasbench_macro", f"benchmark.path={benchmark_path}",
+            cfg = compose(["benchmark=nasbench_macro", f"benchmark.path={benchmark_path}",
                            f"strategy={name}", f"budget.queries={queries}", "budget.sim_seconds=null"])
             started = time.perf_counter()
             trajectories = run_strategy(cfg, seeds)

@@ -132,8 +132,8 @@ def import_nb201_official(path: str | os.PathLike[str], dataset: str = "cifar10-
         index = int(key)
         if not 0 <= index < n or not isinstance(hp_results, dict):
             raise SourceFileError(f"{path}: arch2infos has an invalid entry for key {key!r}")
-        for epochs, names in HP_KEYS.items():
-            arch_results = next((hp_results[k] for k in names if k in hp_results), None)
+        for epochs, hp_names in HP_KEYS.items():
+            arch_results = next((hp_results[k] for k in hp_names if k in hp_results), None)
             if arch_results is None:
                 continue
             try:
