@@ -58,6 +58,7 @@ def macro_file(tmp_path_factory):
 
 
 # ----- NB201 CIFAR-10 CSVs ---------------------------------------------------------------
+@pytest.mark.shared
 def test_nb201_values_match_both_csvs_value_for_value(nb201_file, shared_benchmarks):
     bench = load_benchmark(nb201_file)
     assert bench.epochs.tolist() == [12, 200] and bench.seeds.tolist() == [-1]
@@ -90,6 +91,7 @@ def test_nb201_values_match_both_csvs_value_for_value(nb201_file, shared_benchma
     assert int(np.argmax(bench.table("val_acc", 200))) == 6111
 
 
+@pytest.mark.shared
 def test_nb201_latencies_match_the_csv(nb201_file, shared_benchmarks):
     bench = load_benchmark(nb201_file)
     rows = read_csv(shared_benchmarks / LATENCY)
@@ -102,6 +104,7 @@ def test_nb201_latencies_match_the_csv(nb201_file, shared_benchmarks):
     assert bench.attrs["units"]["latency_ms_pixel3"] == "milliseconds"
 
 
+@pytest.mark.shared
 def test_nb201_provenance_names_sources_licences_and_meanings(nb201_file):
     attrs = load_benchmark(nb201_file).attrs
     assert set(attrs["source"]) == {"12ep", "200ep", "latency"}
@@ -110,6 +113,7 @@ def test_nb201_provenance_names_sources_licences_and_meanings(nb201_file):
     assert "x-valid" in attrs["description"]["val_acc"]
 
 
+@pytest.mark.shared
 def test_latency_can_be_merged_into_an_existing_nb201_file(nb201_file, shared_benchmarks, tmp_path):
     plain = tmp_path / "plain.h5"
     merged = tmp_path / "merged.h5"
@@ -122,6 +126,7 @@ def test_latency_can_be_merged_into_an_existing_nb201_file(nb201_file, shared_be
 
 
 # ----- NAS-Bench-Macro -------------------------------------------------------------------
+@pytest.mark.shared
 def test_macro_values_match_the_json(macro_file, shared_benchmarks):
     bench = load_benchmark(macro_file)
     records = json.loads((shared_benchmarks / MACRO).read_text())
@@ -250,6 +255,7 @@ def test_cli_malformed_sources_are_one_sentence(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.shared
 def test_cli_truncated_nb201_csv_names_the_row_count(tmp_path, shared_benchmarks):
     lines = (shared_benchmarks / CSV_12).read_text().splitlines()
     truncated = tmp_path / "truncated.csv"

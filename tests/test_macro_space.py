@@ -64,6 +64,7 @@ def test_canonical_class_count_is_3969_not_511(space):
     assert len(naive) == 511  # dropping every identity would merge networks trained apart
 
 
+@pytest.mark.shared
 def test_canonical_classes_are_exactly_the_published_records(space, shared_benchmarks):
     records = json.loads((shared_benchmarks / "nas-bench-macro/nas-bench-macro_cifar10.json").read_text())
     record_of_class: dict[str, tuple] = {}

@@ -37,6 +37,7 @@ def nb201_file(tmp_path_factory):
     return out
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("path,arch_column", [(CSV_12, "arch"), (CSV_200, "arch_str"), (LATENCY, "arch")])
 def test_nb201_space_index_matches_every_published_row(path, arch_column, shared_benchmarks):
     space = NB201Space()
@@ -56,6 +57,7 @@ def test_preset_sets_the_paper_protocol():
     assert dict(cfg.paper.strategies.evolution) == {"population_size": 10, "sample_size": 3}
 
 
+@pytest.mark.shared
 def test_small_reproduction_follows_the_protocol(nb201_file):
     """10 seeds of RS and REA: budget, cost per query and the reported column are the paper's."""
     from naslab.benchmarks.tabular import load_benchmark
@@ -89,6 +91,7 @@ def test_missing_benchmark_is_one_sentence_naming_the_fix(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.shared
 def test_latency_fronts_measure_a_run_against_the_true_front(nb201_file, tmp_path):
     pytest.importorskip("naslab.pareto", reason="the Pareto module is not in this checkout")
     script = load_script()
@@ -102,6 +105,7 @@ def test_latency_fronts_measure_a_run_against_the_true_front(nb201_file, tmp_pat
     assert more[0]["hv_ratio_mean"] > rows[0]["hv_ratio_mean"]  # more queries, a better front
 
 
+@pytest.mark.shared
 def test_budget_ignoring_evaluator_answers_every_rung_like_nb201s_bohb_worker(nb201_file):
     from naslab.benchmarks.tabular import load_benchmark
     from naslab.evaluators.tabular import TabularEvaluator
