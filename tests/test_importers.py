@@ -269,3 +269,19 @@ def test_cli_help_lists_every_format():
     assert proc.returncode == 0
     for name in ("nb201-c10", "nb201-latency", "nasbench-macro", "nb201-pth"):
         assert name in proc.stdout
+
+
+def test_official_import_reads_a_nats_archive_folder(official_dict, tmp_path):
+    archive = tmp_path / "NATS-tss-v1_0-fixture-simple"
+    archive.mkdir()
+    with bz2.open(archive / "meta.pickle.pbz2", "wb") as handle:
+        pickle.dump({"meta_archs": official_dict["meta_archs"], "evaluated_indexes": [0, 5, 6111]}, handle)
+    for index, infos in official_dict["arch2infos"].items():  # NATS keys hps as "12" / "200"
+        with bz2.open(archive / f"{index:06d}.pickle.pbz2", "wb") as handle:
+            pickle.dump({"12": infos["less"], "200": infos["full"]}, handle)
+    bench = import_nb201_official(archive)
+    assert bench.complete.sum() == 3
+    assert bench.metrics["val_acc"][5, 1, 1] == pytest.approx(85.0 + 5 + 6)
+    (archive / "meta.pickle.pbz2").unlink()
+    with pytest.raises(SourceFileError, match="without meta.pickle.pbz2"):
+        import_nb201_official(archive)

@@ -65,7 +65,8 @@ def _build_parser() -> argparse.ArgumentParser:
         description="The official NAS-Bench-201 .pth (torch) or NATS-Bench topology pickle; per-seed "
         "results at 12 and 200 epochs for one dataset. Pickles can run code: import only files you trust.",
     )
-    p.add_argument("source", type=Path, help="e.g. NAS-Bench-201-v1_1-096897.pth")
+    p.add_argument("source", type=Path,
+                   help="e.g. NAS-Bench-201-v1_1-096897.pth, a NATS .pickle.pbz2, or a NATS archive folder")
     p.add_argument("out", type=Path, help="output .h5 file")
     p.add_argument("--dataset", default="cifar10-valid", choices=["cifar10-valid", "cifar100", "ImageNet16-120"],
                    help="which NB201 dataset to import (default: cifar10-valid, which also keeps cifar10's test accuracy)")

@@ -24,6 +24,9 @@ as ``cifar10_test_acc``/``cifar10_test_loss``. ``train_time_s`` = the summed epo
 times + one pass over x-valid, the NB201 baselines' query cost. Architectures absent
 from ``arch2infos`` stay NaN and are marked incomplete.
 
+A NATS-Bench archive *folder* (``meta.pickle.pbz2`` + ``<index>.pickle.pbz2`` per
+architecture, each ``{hp: ArchResults}``) is read the same way.
+
 Pickle can run code: only import files you obtained from a source you trust.
 """
 
@@ -47,29 +50,50 @@ DATASETS = ("cifar10-valid", "cifar100", "ImageNet16-120")
 TEST_SET = {"cifar10-valid": "ori-test", "cifar100": "x-test", "ImageNet16-120": "x-test"}
 
 
-def read_official_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load an NB201 ``.pth`` (torch) or NATS-Bench ``.pickle[.pbz2]`` file into a dict."""
-    path = existing_file(path, "NB201/NATS-Bench file")
-    name = path.name
+def _unpickle(path: Path) -> Any:
+    """One ``.pth`` (torch), ``.pbz2`` (bz2 pickle) or plain pickle file."""
     try:
-        if name.endswith(".pth"):
+        if path.name.endswith(".pth"):
             try:
                 import torch
             except ImportError:
                 raise SourceFileError(
                     f"{path} is a torch file and torch is not installed; pip install torch (see README)"
                 ) from None
-            data = torch.load(path, map_location="cpu", weights_only=False)
-        elif name.endswith(".pbz2"):
-            with bz2.open(path, "rb") as handle:
-                data = pickle.load(handle)
-        else:
-            with open(path, "rb") as handle:
-                data = pickle.load(handle)
+            return torch.load(path, map_location="cpu", weights_only=False)
+        opener = bz2.open if path.name.endswith(".pbz2") else open
+        with opener(path, "rb") as handle:
+            return pickle.load(handle)
     except SourceFileError:
         raise
     except Exception as exc:  # a corrupt pickle can raise almost anything
         raise SourceFileError(f"{path} could not be unpickled ({type(exc).__name__}: {exc})") from None
+
+
+def _read_archive_dir(path: Path) -> dict[str, Any]:
+    """A NATS-Bench archive folder: ``meta.pickle.pbz2`` + one ``<index>.pickle.pbz2`` per arch."""
+    meta_path = path / "meta.pickle.pbz2"
+    if not meta_path.is_file():
+        raise SourceFileError(f"{path} is a folder without meta.pickle.pbz2, so it is not a NATS-Bench archive")
+    meta = _unpickle(meta_path)
+    if not isinstance(meta, dict) or "meta_archs" not in meta:
+        raise SourceFileError(f"{meta_path} has no 'meta_archs'; it is not a NATS-Bench meta file")
+    arch2infos = {}
+    for item in sorted(path.iterdir()):
+        stem = item.name[: -len(".pickle.pbz2")] if item.name.endswith(".pickle.pbz2") else ""
+        if stem.isdigit():  # 000123.pickle.pbz2 or 123.pickle.pbz2: {hp: ArchResults}
+            arch2infos[int(stem)] = _unpickle(item)
+    return {"meta_archs": meta["meta_archs"], "arch2infos": arch2infos,
+            "evaluated_indexes": sorted(arch2infos)}
+
+
+def read_official_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load an NB201 ``.pth``, a NATS-Bench ``.pickle[.pbz2]`` file or NATS archive folder into a dict."""
+    path = Path(path)
+    if path.is_dir():
+        data = _read_archive_dir(path)
+    else:
+        data = _unpickle(existing_file(path, "NB201/NATS-Bench file"))
     if not isinstance(data, dict) or "meta_archs" not in data or "arch2infos" not in data:
         keys = sorted(data)[:5] if isinstance(data, dict) else type(data).__name__
         raise SourceFileError(
