@@ -53,6 +53,12 @@ def failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+def finished_with(out_dir: Path, cfg: DictConfig) -> bool:
+    """Whether ``out_dir`` holds a finished run of exactly this config."""
+    previous = finished_config(out_dir)
+    return previous is not None and previous == resolved_config(cfg)
+
+
 def run_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> JobStatus:
     """Run one search into ``out_dir`` unless it already finished with this config.
 
@@ -60,17 +66,15 @@ def run_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> JobSta
     """
     from naslab.app import run_from_config
 
-    config = resolved_config(cfg)
-    previous = finished_config(out_dir)
-    if previous is not None:
-        if previous == config:
-            log.info("already finished, skipped: %s", out_dir)
-            return "skipped"
-        log.warning("%s holds a finished run of a different config; running it again", out_dir)
-        # drop the marker first: a crash below must not leave a stale 'finished' folder
-        (out_dir / SUMMARY_FILE).unlink()
     failed_marker = out_dir / FAILED_FILE
     try:
+        if finished_with(out_dir, cfg):
+            log.info("already finished, skipped: %s", out_dir)
+            return "skipped"
+        if is_finished(out_dir):
+            log.warning("%s holds a finished run of a different config; running it again", out_dir)
+            # drop the marker first: a crash below must not leave a stale 'finished' folder
+            (out_dir / SUMMARY_FILE).unlink()
         run_from_config(cfg, out_dir, strategy_name)
     except Exception as exc:
         reason = failure_reason(exc)
@@ -80,7 +84,7 @@ def run_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> JobSta
             "error_type": type(exc).__name__,
             "traceback": traceback.format_exc(),
             "strategy": strategy_name,
-            "config": config,
+            "config": OmegaConf.to_container(cfg, resolve=False),
         }
         atomic_write_text(failed_marker, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
         raise

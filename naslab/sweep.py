@@ -243,12 +243,18 @@ def run_one(cfg: DictConfig) -> tuple[str, Path, str]:
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.utils import _save_config
 
-    from naslab.jobs import failure_reason, run_job
+    from naslab.jobs import failure_reason, finished_with, run_job
 
     out_dir = output_dir(cfg)
     # what Hydra's run_job passes to the task: the config without its hydra node
     task_cfg = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
     OmegaConf.set_struct(task_cfg, True)
+    try:
+        if finished_with(out_dir, task_cfg):
+            # its .hydra files already say this; rewriting them is most of a skip's cost
+            return "skipped", out_dir, ""
+    except Exception:  # noqa: BLE001 - run_job below records why the config does not resolve
+        pass
     if cfg.hydra.output_subdir is not None:
         hydra_dir = out_dir / str(cfg.hydra.output_subdir)
         _save_config(task_cfg, "config.yaml", hydra_dir)

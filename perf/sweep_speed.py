@@ -15,7 +15,9 @@ ratios of one run, not absolute times across runs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,13 +35,25 @@ def preset_strategies() -> list[str]:
     return str(OmegaConf.load(PRESET).hydra.sweeper.params.strategy).split(",")
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"perf: {' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def search_seconds(sweep_dir: Path) -> dict[str, float]:
+    """Seconds each strategy's searches took (summary.json wall_time_s: the search and its files)."""
+    totals: dict[str, float] = {}
+    for path in sweep_dir.rglob("summary.json"):
+        summary = json.loads(path.read_text())
+        totals[summary["strategy"]] = totals.get(summary["strategy"], 0.0) + summary["wall_time_s"]
+    return totals
 
 
 def main() -> None:
@@ -83,19 +97,25 @@ def main() -> None:
         rerun = timed([py, "-m", "naslab.sweep", "-j", str(args.processes), *common,
                        f"seed=range(0,{args.seeds})", f"hydra.sweep.dir={work / 'fast'}"], work)
         runs.append(("python -m naslab.sweep again (all skipped)", full_jobs, rerun))
+        searches = search_seconds(work / "fast")
 
     print(f"comparison: {len(strategies)} strategies ({','.join(strategies)}) x {args.seeds} seeds x "
           f"{args.queries} queries = {full_jobs} runs on the {label}; {args.processes} processes; "
           f"{env_cores} cores on this machine")
-    print(f"{'mode':48s} {'jobs':>5s} {'wall s':>8s} {'s/job':>7s} {'whole comparison s':>19s}")
+    print(f"{'mode':48s} {'jobs':>5s} {'wall s':>8s} {'CPU s':>8s} {'CPU s/job':>9s} {'whole comparison':>17s}")
     per_job = {}
-    for name, jobs, wall in runs:
-        per_job[name] = wall / jobs
-        print(f"{name:48s} {jobs:5d} {wall:8.1f} {wall / jobs:7.3f} {wall / jobs * full_jobs:19.1f}")
-    fast_per_job = per_job[runs[0][0]]
+    for name, jobs, (wall, cpu) in runs:
+        per_job[name] = cpu / jobs
+        print(f"{name:48s} {jobs:5d} {wall:8.1f} {cpu:8.1f} {cpu / jobs:9.3f} "
+              f"{cpu / jobs * full_jobs:9.1f} CPU s")
+    fast_wall, fast_cpu = runs[0][2]
     for name, _, _ in runs[1:3]:
-        print(f"speed-up of naslab.sweep over {name}: {per_job[name] / fast_per_job:.1f}x per job")
-    print(f"whole comparison with naslab.sweep: {fast:.1f} s (goal <= 60 s on 2 cores)")
+        print(f"CPU per job, {name} / naslab.sweep: {per_job[name] / per_job[runs[0][0]]:.1f}x")
+    print("search time inside the jobs (sum of summary.json wall_time_s), by strategy: "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(searches.items(), key=lambda kv: -kv[1])))
+    print(f"whole comparison with naslab.sweep: {fast_wall:.1f} s wall on this (shared) machine, "
+          f"{fast_cpu:.1f} CPU s = {fast_cpu / args.processes:.1f} s on {args.processes} idle cores "
+          f"(goal <= 60 s on 2 cores)")
 
 
 if __name__ == "__main__":
