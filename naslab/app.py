@@ -77,10 +77,25 @@ def _number(value: Any, kind: type, key: str) -> Any:
     return number
 
 
+@cache
 def git_commit() -> str:
+    """``naslab VERSION (git COMMIT)``; once per process (a sweep runs hundreds of searches)."""
     from naslab.benchmarks.tabular import provenance
 
     return provenance()["created_by"]
+
+
+@cache
+def git_dirty() -> bool | None:
+    """Whether tracked files differed from that commit (None: not a git checkout); once per process."""
+    import subprocess
+
+    try:
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(status.stdout.strip()) if status.returncode == 0 else None
 
 
 def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = None) -> dict[str, Any]:
@@ -147,6 +162,7 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         },
         "naslab": git_commit(),
         "naslab_version": __version__,
+        "git_dirty": git_dirty(),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
     if getattr(getattr(make_strategy, "func", make_strategy), "multi_objective", False):

@@ -103,7 +103,7 @@ def test_run_folder_records_versions_commit_checksum_and_config(cli_and_fast: di
     summary = json.loads((folder / "summary.json").read_text())
     bench_path = Path(summary["benchmark"]["path"])
     assert summary["benchmark"]["sha256"] == hashlib.sha256(bench_path.read_bytes()).hexdigest()
-    assert summary["naslab_version"] and "git" in summary["naslab"]
+    assert summary["naslab_version"] and "git" in summary["naslab"] and summary["git_dirty"] in (True, False)
     assert summary["config"]["seed"] == 1 and summary["config"]["budget"]["queries"] == 25
     assert summary["config"]["strategy"]["_target_"].endswith("RegularizedEvolution")
 
