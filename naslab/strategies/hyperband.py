@@ -29,14 +29,20 @@ knows the earlier epoch (see docs/strategies.md).
 
 BOHB replaces the random sampling of new architectures by a TPE-like model, own
 numpy code after HpBandSter: on the highest fidelity with enough results, the best
-``top_n_percent`` form a "good" and the rest a "bad" kernel density (Aitchison–Aitken
-kernel per categorical decision, normal-reference bandwidth floored at
-``min_bandwidth``); ``num_samples`` candidates drawn from the good density with
-bandwidths widened by ``bandwidth_factor`` are ranked by good/bad density ratio.
-A ``random_fraction`` of new architectures stays random. Defaults are the NB201
+``top_n_percent`` form a "good" and the rest a "bad" kernel density (an
+Aitchison–Aitken kernel per categorical decision: keep the value with probability
+``1 − λ``, move to each other value with ``λ / (c − 1)``); ``num_samples``
+candidates drawn from the good density with ``λ`` widened by ``bandwidth_factor``
+are ranked by good/bad density ratio. A ``random_fraction`` of new architectures
+stays random. Bandwidth: HpBandSter takes statsmodels' normal-reference rule on the
+integer codes of the choices, which for five-choice decisions gives ``λ ≈ 1``, past
+the kernel's uniform limit ``(c − 1) / c`` — the densities go flat (or prefer the
+*other* values); we use a fixed ``λ = bandwidth`` (default 0.3, NB201's
+``min_bandwidth``, the floor HpBandSter clips to). Other defaults are the NB201
 baseline's (``scripts-search/algos/BOHB.sh`` and ``exps/NATS-algos/bohb.py``):
-``η = 3``, ``num_samples = 4``, ``random_fraction = 0``, ``bandwidth_factor = 3``,
-``min_bandwidth = 0.3``; ``top_n_percent = 15`` is HpBandSter's.
+``η = 3``, ``num_samples = 4``, ``random_fraction = 0``, ``bandwidth_factor = 3``
+(so with five choices the candidates are drawn uniformly and only the density ratio
+guides); ``top_n_percent = 15`` is HpBandSter's.
 """
 
 from __future__ import annotations
@@ -202,23 +208,32 @@ class BOHB(Hyperband):
         random_fraction: float = 0.0,
         top_n_percent: float = 15.0,
         bandwidth_factor: float = 3.0,
-        min_bandwidth: float = 0.3,
+        bandwidth: float = 0.3,
         min_points_in_model: int | None = None,
     ) -> None:
         super().__init__(context, eta, min_fidelity, max_fidelity, brackets="all")
-        if num_samples < 1 or not 0 <= random_fraction <= 1 or not 0 < top_n_percent < 100:
+        if (
+            num_samples < 1
+            or not 0 <= random_fraction <= 1
+            or not 0 < top_n_percent < 100
+            or not 0 < bandwidth < 1
+            or not bandwidth_factor >= 1
+        ):
             raise ValueError(
-                "BOHB needs num_samples >= 1, 0 <= random_fraction <= 1 and 0 < top_n_percent < 100, got "
-                f"{num_samples}, {random_fraction}, {top_n_percent}"
+                "BOHB needs num_samples >= 1, 0 <= random_fraction <= 1, 0 < top_n_percent < 100, "
+                f"0 < bandwidth < 1 and bandwidth_factor >= 1, got {num_samples}, {random_fraction}, "
+                f"{top_n_percent}, {bandwidth}, {bandwidth_factor}"
             )
         self.num_samples = num_samples
         self.random_fraction = random_fraction
         self.top_n_percent = top_n_percent
         self.bandwidth_factor = bandwidth_factor
-        self.min_bandwidth = min_bandwidth
         d = self.space.num_decisions
         self.min_points_in_model = d + 1 if min_points_in_model is None else int(min_points_in_model)
         self._cards = np.asarray(self.space.cardinalities)
+        uniform = (self._cards - 1) / self._cards  # the kernel's flat limit
+        self._bandwidth = np.minimum(bandwidth, uniform)
+        self._sampling_bandwidth = np.minimum(bandwidth * bandwidth_factor, uniform)
         self._data: dict[int, tuple[list[Arch], list[float]]] = defaultdict(lambda: ([], []))
 
     def observe(self, arch: Arch, fidelity: int, score: float) -> None:
@@ -241,11 +256,6 @@ class BOHB(Hyperband):
             return x[:n_good], x[n_good:]
         return None
 
-    def _bandwidths(self, x: np.ndarray) -> np.ndarray:
-        n, d = x.shape
-        bw = 1.06 * x.std(axis=0) * n ** (-1.0 / (4 + d))  # normal reference (statsmodels)
-        return np.clip(bw, self.min_bandwidth, (self._cards - 1) / self._cards)
-
     def _density(self, candidates: np.ndarray, data: np.ndarray, bw: np.ndarray) -> np.ndarray:
         same = candidates[:, None, :] == data[None, :, :]
         kernel = np.where(same, 1 - bw, bw / (self._cards - 1))  # Aitchison-Aitken
@@ -256,11 +266,11 @@ class BOHB(Hyperband):
         if data is None or self.rng.random() < self.random_fraction:
             return self.space.sample(self.rng)
         good, bad = data
-        bw_good, bw_bad = self._bandwidths(good), self._bandwidths(bad)
-        wide = np.minimum(bw_good * self.bandwidth_factor, (self._cards - 1) / self._cards)
         centres = good[self.rng.integers(len(good), size=self.num_samples)]
-        resample = self.rng.random(centres.shape) < wide  # the kernel's "change this decision" chance
+        # the kernel's "move this decision" chance, then a uniformly chosen other value
+        move = self.rng.random(centres.shape) < self._sampling_bandwidth
         other = (centres + 1 + (self.rng.random(centres.shape) * (self._cards - 1)).astype(np.int64)) % self._cards
-        candidates = np.where(resample, other, centres)
-        ratio = self._density(candidates, good, bw_good) / np.maximum(self._density(candidates, bad, bw_bad), 1e-32)
+        candidates = np.where(move, other, centres)
+        bw = self._bandwidth
+        ratio = self._density(candidates, good, bw) / np.maximum(self._density(candidates, bad, bw), 1e-300)
         return tuple(int(v) for v in candidates[int(np.argmax(ratio))])

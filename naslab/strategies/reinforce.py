@@ -164,7 +164,8 @@ class Reinforce(_PolicyGradient):
         choices = np.minimum((cumulative[None, :, :] <= u[:, :, None]).sum(axis=2), self._cards - 1)
         return [tuple(row) for row in choices.tolist()]
 
-    def _update(self, arch: Arch, advantage: float) -> None:
+    def gradient(self, arch: Arch, advantage: float) -> np.ndarray:
+        """∇ over the logits of ``advantage · log π(arch) + entropy_weight · H(π)``."""
         p = self.probabilities()
         chosen = np.zeros_like(p)
         chosen[np.arange(len(arch)), arch] = 1.0
@@ -174,7 +175,10 @@ class Reinforce(_PolicyGradient):
                 log_p = np.where(p > 0, np.log(p), 0.0)
             entropy = -(p * log_p).sum(axis=1, keepdims=True)
             gradient += self.entropy_weight * -p * (log_p + entropy)
-        self.logits += self._optimizer.step(gradient / self.temperature) * self._valid
+        return gradient / self.temperature * self._valid
+
+    def _update(self, arch: Arch, advantage: float) -> None:
+        self.logits += self._optimizer.step(self.gradient(arch, advantage)) * self._valid
 
 
 class LSTMReinforce(_PolicyGradient):
