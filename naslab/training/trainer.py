@@ -360,6 +360,9 @@ def train_seeds(
             on_epoch(epoch, {key: v[:, k] for key, v in curves.items()})
         if not alive.any():
             break  # every replica diverged: nothing left worth training
+    # a training stopped early (every replica diverged) cost the time it ran
+    unreached = np.isnan(curves["train_time_s"])
+    curves["train_time_s"][unreached] = elapsed / replicas
     record = TrainingRecord(
         seeds=[int(s) for s in seeds],
         epochs=list(stored),
@@ -450,6 +453,7 @@ def train_plain(
                 if name != "train_time_s":
                     curves[name][0, k:] = np.nan
             break
+    curves["train_time_s"][np.isnan(curves["train_time_s"])] = elapsed  # stopped early: the time it ran
     record = TrainingRecord(
         seeds=[int(seed)],
         epochs=list(stored),
