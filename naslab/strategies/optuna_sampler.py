@@ -106,7 +106,7 @@ class OptunaSampler(OptunaStrategy):
         context: SearchContext,
         sampler: SamplerName = "tpe",
         n_startup_trials: int = 10,
-        multivariate: bool = False,
+        multivariate: bool = True,
         constant_liar: bool | None = None,
     ) -> None:
         super().__init__(context)
