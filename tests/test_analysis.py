@@ -182,3 +182,22 @@ def test_every_script_has_help(script: str) -> None:
     done = subprocess.run([sys.executable, str(REPO_ROOT / "analysis" / f"{script}.py"), "--help"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "usage:" in done.stdout and "--out" in done.stdout
+
+
+def test_pareto_fronts_use_a_runs_pareto_csv(sweeps: tuple[Path, Path], tmp_path: Path) -> None:
+    """A run's pareto.csv (what a multi-objective strategy reports) is drawn instead of its evaluations."""
+    import shutil
+
+    from naslab.analysis import pareto_fronts
+
+    copy = tmp_path / "runs"
+    shutil.copytree(sweeps[1] / "random", copy / "random")
+    chosen = {}
+    for folder in sorted((copy / "random").iterdir()):
+        row = read_csv(folder / "trajectory.csv")[3]  # any evaluated architecture: a one-point front
+        chosen[folder.name] = (float(row["params"]), float(row["val_acc"]))
+        (folder / "pareto.csv").write_text(f"arch,val_acc,params\n{row['arch']},{row['val_acc']},{row['params']}\n")
+    assert pareto_fronts.main([str(copy), "--out", str(tmp_path / "out")]) == 0
+    fronts = read_csv(next((tmp_path / "out").glob("pareto_*_fronts.csv")))
+    assert len(fronts) == 1
+    assert (float(fronts[0]["params"]), float(fronts[0]["val_acc"])) == chosen[f"seed{fronts[0]['seed']}"]
