@@ -17,6 +17,8 @@ epoch with a Result marked ``predicted=True``.
   test accuracies where it has them (how good the architectures a search found on
   the surrogate really are); ``reference: surrogate`` uses the predicted test
   accuracies throughout (the surrogate *is* the benchmark, as in NAS-Bench-301).
+  For rows a benchmark still lacks, the runner falls back to the predicted test
+  accuracy, so regret there is relative to the best *built* architecture.
 
 The surrogate is fitted once per process for equal arguments: a sweep of many
 seeds over one benchmark file fits it once.
@@ -25,6 +27,7 @@ seeds over one benchmark file fits it once.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,7 +53,7 @@ class _Tables:
     train_rows: np.ndarray  # benchmark rows the surrogate was fitted on
 
 
-_fitted: dict[tuple, _Tables] = {}
+_fitted: dict[tuple, tuple[weakref.ref, _Tables]] = {}
 
 
 class SurrogateEvaluator:
@@ -99,9 +102,12 @@ class SurrogateEvaluator:
         options = {"num_members": num_members, "num_trees": num_trees} if predictor in ("xgb", "gbr") else {}
         key = (id(benchmark), n_train, predictor, encoding, statics, tuple(sorted(options.items())),
                self.seed, nthread, val_metric, self.test_metric)  # fmt: skip
-        tables = _fitted.get(key)
+        cached = _fitted.get(key)
+        # ids are reused after garbage collection: the weak reference proves it is the same object
+        tables = cached[1] if cached is not None and cached[0]() is benchmark else None
         if tables is None:
-            tables = _fitted[key] = self._fit(n_train, predictor, encoding, statics, options, nthread)
+            tables = self._fit(n_train, predictor, encoding, statics, options, nthread)
+            _fitted[key] = (weakref.ref(benchmark), tables)
         self._tables = tables
         self.train_rows = tables.train_rows
         self._mean = {name: m.mean(axis=0) for name, m in tables.members.items()}

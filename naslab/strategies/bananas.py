@@ -137,7 +137,9 @@ class Bananas(Strategy):
     def _next_batch(self, size: int) -> list[Arch]:
         seed = int(self.rng.integers(2**31 - 1))
         candidates = self._candidates()
-        if not candidates or not self.predictor.fit(seed):
+        # several workers can drain a batch before any new result arrives: keep the model
+        fitted = self.predictor.model is not None and self.predictor.stale_by == 0
+        if not candidates or not (fitted or self.predictor.fit(seed)):
             # nothing learned yet (results still running, or all failed): explore
             return [self._fresh_random() for _ in range(size)]
         values = self.predictor.acquire(candidates, self.acquisition, self.rng, self.ucb_beta)
