@@ -9,6 +9,7 @@ search spent on its queries. Multi-objective strategies are judged by their Pare
 front elsewhere (tests/test_strategies_extra.py) and are skipped.
 
     python perf/strategy_comparison.py [--benchmark FILE] [--seeds 30] [--queries 300]
+    python perf/strategy_comparison.py --strategies reinforce:learning_rate=0.01 tpe:multivariate=false
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
@@ -31,8 +33,14 @@ DEFAULT = REPO / "data" / "nb201_digits.h5"
 STRATEGY_DIR = REPO / "conf" / "strategy"
 
 
-def factory(name: str):
-    return instantiate(OmegaConf.load(STRATEGY_DIR / f"{name}.yaml"))
+def factory(spec: str):
+    """``name`` or ``name:key=value,key=value`` (a config with knobs overridden)."""
+    name, _, overrides = spec.partition(":")
+    cfg = OmegaConf.load(STRATEGY_DIR / f"{name}.yaml")
+    for item in filter(None, overrides.split(",")):
+        key, _, value = item.partition("=")
+        cfg[key] = yaml.safe_load(value)
+    return instantiate(cfg)
 
 
 def run_many(name: str, evaluator, seeds: range, budget: Budget) -> tuple[np.ndarray, float, float]:
@@ -55,7 +63,7 @@ def row(label: str, regrets: np.ndarray, random: np.ndarray | None, wall: float)
     else:
         diff = regrets - random
         versus = f"{diff.mean():+7.3f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):5.3f} {int((diff < 0).sum()):>3}/{len(diff):<3}"
-    return f"{label:<34} {regrets.mean():7.3f} ± {se:5.3f}  {versus}  {wall:8.3f}"
+    return f"{label:<44} {regrets.mean():7.3f} ± {se:5.3f}  {versus}  {wall:8.3f}"
 
 
 def main() -> int:
@@ -63,7 +71,9 @@ def main() -> int:
     parser.add_argument("--benchmark", type=Path, default=DEFAULT, help=f"tabular benchmark file (default {DEFAULT})")
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--strategies", nargs="*", help="names in conf/strategy (default: every single-objective one)")
+    parser.add_argument("--strategies", nargs="*",
+                        help="names in conf/strategy, optionally with knobs: reinforce:learning_rate=0.01 "
+                        "(default: every single-objective one)")
     args = parser.parse_args()
     if not args.benchmark.is_file():
         print(
@@ -83,7 +93,7 @@ def main() -> int:
           f"best test acc {evaluator.best_test_acc():.3f}")
     print(f"{args.seeds} seeds x {args.queries} queries; regret = best test acc - test acc of the incumbent "
           "(chosen by validation accuracy); Δ = paired difference to random search (negative = better)")
-    print(f"{'strategy':<34} {'regret':>15}  {'Δ vs random':>16} {'wins':>7}  {'wall s/run':>8}")
+    print(f"{'strategy':<44} {'regret':>15}  {'Δ vs random':>16} {'wins':>7}  {'wall s/run':>8}")
     random, random_wall, random_sim = run_many("random", evaluator, seeds, budget)
     print(row("random", random, None, random_wall), flush=True)
     time_budget = Budget(queries=None, sim_seconds=random_sim)
@@ -91,7 +101,7 @@ def main() -> int:
     for name in names:
         cls = getattr(factory(name), "func", None)
         if getattr(cls, "multi_objective", False):
-            print(f"{name:<34} (multi-objective: see its Pareto front)")
+            print(f"{name:<44} (multi-objective: see its Pareto front)")
             continue
         regrets, wall, _ = run_many(name, evaluator, seeds, budget)
         print(row(name, regrets, random, wall), flush=True)
