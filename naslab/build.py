@@ -232,9 +232,17 @@ def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, work
     if not pending:
         return 0
     progress = Progress(total_classes, done_classes)
+    tasks = [(k, str(work_dir)) for k in pending]
+    if workers == 1:
+        # in this process: no pool to start, and it works inside launchers whose job
+        # processes may not have children (a SLURM/joblib job with one core)
+        _init_worker(plan, 1)
+        for task in tasks:
+            progress.update(_run_chunk(task)[1])
+        return len(pending)
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_init_worker, initargs=(plan, 1)) as pool:
-        for _chunk, count in pool.imap_unordered(_run_chunk, [(k, str(work_dir)) for k in pending]):
+        for _chunk, count in pool.imap_unordered(_run_chunk, tasks):
             progress.update(count)
     return len(pending)
 

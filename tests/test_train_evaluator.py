@@ -15,6 +15,16 @@ from naslab.evaluators.train import CacheMismatchError, TrainEvaluator  # noqa: 
 from naslab.spaces import get_space  # noqa: E402
 
 SPACE = get_space("nb201")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """One thread, as the builder's workers run: on a busy 2-core machine OpenMP threads
+    spin against each other and a tiny training becomes 10x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 RECIPE = {
     "train_size": 48, "val_size": 48, "test_size": 48, "epochs": 2, "eval_epochs": [1, 2],
     "batch_size": 16, "channels": 4, "test_every_epoch": True,
@@ -95,3 +105,33 @@ def test_unknown_fidelity_and_dataset_are_one_sentence(tmp_path) -> None:
         TrainEvaluator(dataset="mnist", cache_path=None)
     assert ev.fidelities == (1, 2)
     assert math.isnan(ev.best_test_acc())
+
+
+def test_a_search_runs_with_evaluator_train(tmp_path, synthetic_path) -> None:
+    """python -m naslab ... evaluator=train: every query is a real (tiny) training, cached."""
+    import csv
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    cache = tmp_path / "cache.h5"
+    out = tmp_path / "run"
+    recipe = [f"evaluator.recipe.{k}={v}" for k, v in RECIPE.items() if k != "eval_epochs"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "naslab", "benchmark=file", f"benchmark.path={synthetic_path}",
+         "strategy=random", "evaluator=train", *recipe, "evaluator.recipe.eval_epochs=[1,2]",
+         "evaluator.device=cpu", "evaluator.threads=1", f"evaluator.cache_path={cache}", "budget.queries=4", f"hydra.run.dir={out}"],
+        cwd=repo, capture_output=True, text=True, timeout=300, env={**os.environ, "HYDRA_FULL_ERROR": "0"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "trajectory.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and all(row["status"] == "ok" for row in rows)
+    assert all(float(row["cost_s"]) > 0 for row in rows)
+    bench = load_benchmark(cache)
+    for row in rows:  # what the search saw is what the cache holds
+        index = bench.index_of(row["arch"])
+        assert bench.complete[index]
+        assert float(row["val_acc"]) == pytest.approx(float(bench.metrics["val_acc"][index, 0, -1]))
