@@ -51,12 +51,13 @@ def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
 
     bench_cfg = cfg.get("benchmark")
     path = bench_cfg.get("path") if bench_cfg is not None else None
+    import_command = bench_cfg.get("import_command") if bench_cfg is not None else None
+    if path and import_command and not Path(path).is_file():
+        raise ConfigError(f"benchmark file {path} does not exist; import it first: {import_command}")
     benchmark = load_benchmark_cached(path) if path else None
     evaluator = instantiate(cfg.evaluator)(benchmark=benchmark)
     if cfg.get("space") is not None:
-        from hydra.utils import instantiate as inst
-
-        space = inst(cfg.space)
+        space = instantiate(cfg.space)
         if space.name != evaluator.space.name:
             raise ConfigError(
                 f"space={space.name} does not match the benchmark's space {evaluator.space.name!r}; "

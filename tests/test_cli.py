@@ -108,3 +108,11 @@ def test_every_config_in_every_group_composes_and_instantiates(group, synthetic_
                 assert callable(obj) or obj is not None
             else:
                 assert "path" in node.keys(), f"conf/{group}/{option}.yaml has neither _target_ nor path"
+
+
+def test_missing_imported_benchmark_names_the_import_command(tmp_path):
+    proc = naslab("benchmark=nb201_c10", f"benchmark.path={tmp_path / 'absent.h5'}",
+                  f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "does not exist; import it first: python -m naslab.benchmarks.convert nb201-c10" in proc.stderr
+    assert "Traceback" not in proc.stderr
