@@ -82,6 +82,7 @@ def evaluate_predictors(
                 fit_s = time.perf_counter() - started
                 predicted = np.asarray(model.predict(features[held_out]), dtype=np.float64)
                 true = target[held_out].astype(np.float64)
+                print(f"n={n} seed={seed} {name}: fit {fit_s:.2f} s", file=sys.stderr, flush=True)
                 rows.append({
                     "regressor": name, "n": n, "seed": int(seed),
                     "kendall_tau": float(kendalltau(predicted, true)[0]),

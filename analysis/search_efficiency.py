@@ -66,6 +66,7 @@ def regret_curves(name: str, overrides: Sequence[str], bench, seeds: Sequence[in
         trajectory = run_search(factory, evaluator, seed=int(seed), budget=Budget(queries=queries))
         test.append(trajectory.column("regret"))
         val.append([best_val - v for v in trajectory.column("incumbent_val_acc")])
+        print(f"{name} seed {seed}: final test regret {test[-1][-1]:.3f}", file=sys.stderr, flush=True)
     wall = (time.perf_counter() - started) / len(seeds)
     return np.asarray(test, dtype=np.float64), np.asarray(val, dtype=np.float64), wall
 
