@@ -45,13 +45,36 @@ def curves(runs: Sequence[Run], column: str, axis: str, grid: np.ndarray | None)
     return x, floored_regret(values) if column == "regret" else values
 
 
+def values_of(rows: list[tuple], benchmark: str, axis: str, column: str) -> dict[str, np.ndarray]:
+    """The plotted means of one panel, by strategy (from the rows written to the CSV)."""
+    out: dict[str, list[float]] = {}
+    for b, strategy, a, _, c, mean, _, _ in rows:
+        if (b, a, c) == (benchmark, axis, column):
+            out.setdefault(strategy, []).append(mean)
+    return {s: np.asarray(v) for s, v in out.items()}
+
+
+def zoom_past_start(ax, panels: list[dict[str, np.ndarray]], start: float) -> None:
+    """Start an accuracy axis at the lowest mean reached after the first ``start`` of the points.
+
+    The first queries (and low-fidelity results of multi-fidelity strategies) are far
+    below the rest and would squash the differences that matter; the CSV keeps them.
+    """
+    tails = [v[int(v.size * start):] for panel in panels for v in panel.values()]
+    lows = [np.nanmin(t) for t in tails if t.size and not np.all(np.isnan(t))]
+    if lows:
+        top = ax.get_ylim()[1]
+        low = min(lows)
+        ax.set_ylim(low - 0.05 * (top - low), top)
+
+
 def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
     plt = pyplot()
     written: list[Path] = []
     for benchmark in runs.benchmarks():
         bench_runs = runs.select(benchmark)
         grid = time_grid(bench_runs)
-        fig, axes = plt.subplots(2, 3, figsize=(15, 8.2), sharex="row")
+        fig, axes = plt.subplots(2, 3, figsize=(15, 8.2), sharex="row", layout="constrained")
         rows = []
         for r, axis in enumerate(("queries", "sim_time_s")):
             for c, (column, label) in enumerate(PANELS):
@@ -71,6 +94,10 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
                     ]
                 if column == "regret":
                     log_axis(ax, "y")
+                else:
+                    # the log-time grid spends half its points on the first few results
+                    zoom_past_start(ax, [values_of(rows, benchmark, axis, column)],
+                                    0.1 if axis == "queries" else 0.5)
                 if axis == "sim_time_s":
                     log_axis(ax, "x")
                     ax.set_xlabel("simulated time (s)")
@@ -79,7 +106,6 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
                 ax.set_ylabel(label if r == 0 else label.split(" (")[0])
         fig.suptitle(f"{benchmark}: incumbent over the search (mean ± standard error over seeds)")
         legend_below(fig, axes)
-        fig.tight_layout(rect=(0, 0.05, 1, 1))
         stem = f"anytime_{benchmark}"
         written += save_figure(fig, out, stem)
         written.append(write_rows(out / f"{stem}.csv", DATA_HEADER, rows))

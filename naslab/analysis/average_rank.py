@@ -62,7 +62,7 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
     if left_out:
         print(f"average_rank.py: note: not on every benchmark, left out: {', '.join(left_out)}", file=sys.stderr)
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True, layout="constrained")
     rows = []
     for ax, axis, label in zip(axes, ("queries", "sim_time_s"),
                                ("fraction of the query budget", "fraction of the simulated time")):
@@ -77,7 +77,6 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
     fig.suptitle(f"Average rank by mean incumbent test regret over {len(benchmarks)} benchmark(s): "
                  f"{', '.join(benchmarks)}")
     legend_below(fig, axes)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
     written = save_figure(fig, out, "average_rank")
     written.append(write_rows(out / "average_rank.csv", ("axis", "fraction", "strategy", "average_rank"), rows))
     return written

@@ -26,7 +26,8 @@ def ecdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
     plt = pyplot()
     benchmarks = runs.benchmarks()
-    fig, axes = plt.subplots(1, len(benchmarks), figsize=(5.2 * len(benchmarks), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(benchmarks), figsize=(max(8.0, 5.2 * len(benchmarks)), 4.2),
+                             squeeze=False, layout="constrained")
     rows = []
     for ax, benchmark in zip(axes[0], benchmarks):
         for strategy in runs.strategies(benchmark):
@@ -42,7 +43,6 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
         ax.set_ylim(0, 1.02)
     axes[0][0].set_ylabel("fraction of seeds")
     legend_below(fig, axes)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
     written = save_figure(fig, out, "ecdf_regret")
     written.append(write_rows(out / "ecdf_regret.csv", ("benchmark", "strategy", "final_regret", "fraction"), rows))
     return written

@@ -2,7 +2,9 @@
 latency_ms; minimised). For each strategy, the front of its median seed (by final hypervolume;
 a run's ``pareto.csv`` when it has one with these objectives, else the non-dominated
 architectures it evaluated) and the hypervolume of everything evaluated so far against the
-number of queries, mean ± standard error over seeds. One figure per benchmark,
+number of queries, mean ± standard error over seeds. Only evaluations at the full fidelity
+(the largest epoch in the runs) count: a multi-fidelity strategy's low-epoch accuracies are
+not comparable with full trainings. One figure per benchmark,
 ``pareto_<benchmark>.png/.pdf``, with ``pareto_<benchmark>_fronts.csv`` and
 ``pareto_<benchmark>_hypervolume.csv``. The reference point, per benchmark, is the worst
 accuracy and the worst cost evaluated by any analysed run; it is printed on the figure."""
@@ -26,25 +28,33 @@ COSTS = ("params", "flops", "latency_ms")
 COST_LABELS = {"params": "parameters (millions)", "flops": "FLOPs (millions)", "latency_ms": "latency (ms)"}
 
 
-def evaluated_points(run: Run, accuracy: str, cost: str) -> np.ndarray:
-    """[n, 2] (accuracy, cost) of the run's successful evaluations, in query order."""
-    points = np.stack([run.columns[accuracy], run.columns[cost]], axis=1)
-    ok = np.array([s == "ok" for s in run.status], dtype=bool) & ~np.isnan(points).any(axis=1)
-    return points[ok] if points.size else np.empty((0, 2))
+def evaluated_points(run: Run, accuracy: str, cost: str, epoch: float) -> np.ndarray:
+    """[n, 2] (accuracy, cost) of the run's successful evaluations at ``epoch``, in query order."""
+    return np.stack([run.columns[accuracy], run.columns[cost]], axis=1)[counted(run, accuracy, cost, epoch)]
 
 
-def hypervolume_by_query(run: Run, accuracy: str, cost: str, reference: np.ndarray) -> np.ndarray:
-    """Hypervolume of everything evaluated after each query (failed queries keep the previous value)."""
+def counted(run: Run, accuracy: str, cost: str, epoch: float) -> np.ndarray:
+    """Rows that count for a front: successful, both objectives known, at the full fidelity ``epoch``.
+
+    A multi-fidelity strategy's low-epoch accuracies are not comparable with full trainings.
+    """
+    ok = np.array([s == "ok" for s in run.status], dtype=bool)
+    known = ~np.isnan(run.columns[accuracy]) & ~np.isnan(run.columns[cost])
+    return ok & known & (run.columns["epoch"] == epoch)
+
+
+def hypervolume_by_query(run: Run, accuracy: str, cost: str, epoch: float, reference: np.ndarray) -> np.ndarray:
+    """Hypervolume of everything counted so far after each query (other queries keep the previous value)."""
     objectives = (accuracy, cost)
     values = np.stack([run.columns[accuracy], run.columns[cost]], axis=1)
+    use = counted(run, accuracy, cost, epoch)
     ref = to_minimisation(reference[None, :], objectives)[0]
     out = np.zeros(run.num_queries)
     front = np.empty((0, 2))
     current = 0.0
     for i in range(run.num_queries):
-        point = values[i]
-        if run.status[i] == "ok" and not np.isnan(point).any():
-            p = to_minimisation(point[None, :], objectives)[0]
+        if use[i]:
+            p = to_minimisation(values[i][None, :], objectives)[0]
             dominated = front.shape[0] and np.any(np.all(front <= p, axis=1))
             if not dominated:
                 front = np.vstack([front[~np.all(p <= front, axis=1)], p])
@@ -53,13 +63,13 @@ def hypervolume_by_query(run: Run, accuracy: str, cost: str, reference: np.ndarr
     return out
 
 
-def run_front(run: Run, accuracy: str, cost: str) -> np.ndarray:
+def run_front(run: Run, accuracy: str, cost: str, epoch: float) -> np.ndarray:
     """The run's final front (natural units, sorted by cost): its pareto.csv when it matches, else its evaluations."""
     if run.pareto is not None and set(run.pareto[0]) == {accuracy, cost}:
         objectives, _, values = run.pareto
         points = values[:, [objectives.index(accuracy), objectives.index(cost)]]
     else:
-        points = evaluated_points(run, accuracy, cost)
+        points = evaluated_points(run, accuracy, cost, epoch)
     if not points.size:
         return np.empty((0, 2))
     front = points[pareto_mask(to_minimisation(points, (accuracy, cost)))]
@@ -83,18 +93,19 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
     written: list[Path] = []
     for benchmark in runs.benchmarks():
         bench_runs = runs.select(benchmark)
-        all_points = np.concatenate([evaluated_points(r, accuracy, cost) for r in bench_runs])
+        epoch = max(float(np.nanmax(r.columns["epoch"])) for r in bench_runs if r.num_queries)
+        all_points = np.concatenate([evaluated_points(r, accuracy, cost, epoch) for r in bench_runs])
         if not all_points.size:
             raise AnalysisError(
                 f"no run on {benchmark} has both {accuracy} and {cost} in its trajectory; "
                 f"pick another --cost ({', '.join(COSTS)})"
             )
         reference = np.array([all_points[:, 0].min(), all_points[:, 1].max()])
-        fig, (ax_front, ax_hv) = plt.subplots(1, 2, figsize=(12, 4.8))
+        fig, (ax_front, ax_hv) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
         front_rows, hv_rows = [], []
         for strategy in runs.strategies(benchmark):
             chosen = runs.select(benchmark, strategy)
-            curves = [hypervolume_by_query(r, accuracy, cost, reference) for r in chosen]
+            curves = [hypervolume_by_query(r, accuracy, cost, epoch, reference) for r in chosen]
             length = max(c.size for c in curves)
             padded = np.array([np.r_[c, np.full(length - c.size, c[-1] if c.size else 0.0)] for c in curves])
             mean, se, _ = mean_and_se(padded)
@@ -105,7 +116,7 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
             hv_rows += [(strategy, int(q), m, s) for q, m, s in zip(x, mean, se)]
             finals = padded[:, -1]
             median_run = chosen[int(np.argsort(finals, kind="stable")[(len(finals) - 1) // 2])]
-            front = run_front(median_run, accuracy, cost)
+            front = run_front(median_run, accuracy, cost, epoch)
             ax_front.step(front[:, 1], front[:, 0], where="post", color=colour, marker="o", markersize=3.5,
                           label=f"{strategy} ({len(chosen)} seeds)")
             front_rows += [(strategy, median_run.seed, a, c) for a, c in front.tolist()]
@@ -115,9 +126,8 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
         ax_hv.set_xlabel("queries")
         ax_hv.set_ylabel("hypervolume of the evaluated set")
         ax_hv.set_title(f"reference point: {accuracy} {reference[0]:.3g}, {cost} {reference[1]:.3g}")
-        fig.suptitle(f"{benchmark}: {accuracy} vs {cost}")
+        fig.suptitle(f"{benchmark}: {accuracy} vs {cost} (evaluations at epoch {epoch:g})")
         legend_below(fig, np.array([ax_front, ax_hv]))
-        fig.tight_layout(rect=(0, 0.07, 1, 1))
         stem = f"pareto_{benchmark}"
         written += save_figure(fig, out, stem)
         written.append(write_rows(out / f"{stem}_fronts.csv", ("strategy", "seed", accuracy, cost), front_rows))

@@ -25,7 +25,7 @@ from naslab.outputs import SUMMARY_FILE, TRAJECTORY_FILE
 
 PARETO_FILE = "pareto.csv"
 NUMERIC_COLUMNS = (
-    "step", "val_acc", "test_acc", "cost_s", "sim_time_s", "params", "flops", "latency_ms",
+    "step", "epoch", "val_acc", "test_acc", "cost_s", "sim_time_s", "params", "flops", "latency_ms",
     "incumbent_val_acc", "incumbent_test_acc", "regret",
 )
 REGRET_FLOOR = 1e-3

@@ -24,10 +24,11 @@ STRATEGY_COLOURS = {
     "bananas": "#d55e00",
     "tpe": "#56b4e9",
     "gp_bo": "#332288",
-    "successive_halving": "#44aa99",
-    "hyperband": "#117733",
-    "bohb": "#999933",
+    "successive_halving": "#999933",
+    "hyperband": "#000000",
+    "bohb": "#997700",
     "nsga2": "#aa4499",
+    "surrogate_evolution": "#44aa99",
 }
 SPARE_COLOURS = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#1f78b4", "#b15928", "#6a3d9a")
 
@@ -92,18 +93,28 @@ def save_figure(fig: Any, out_dir: Path, stem: str) -> list[Path]:
 
 
 def log_axis(ax: Any, which: str) -> None:
-    """Log-scale ``ax``'s x or y axis, labelled with plain numbers (0.5, 2, 10) rather than powers of ten."""
+    """Log-scale ``ax``'s x or y axis, labelled with plain numbers (0.5, 2, 10) rather than powers of ten.
+
+    Call after plotting: over more than two decades only powers of ten are labelled.
+    """
+    import math
+
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     (ax.set_xscale if which == "x" else ax.set_yscale)("log")
     axis = ax.xaxis if which == "x" else ax.yaxis
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    low, high = ax.get_xlim() if which == "x" else ax.get_ylim()
+    decades = math.log10(high / low) if low > 0 and high > low else 1.0
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0,) if decades > 2 else (1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_minor_formatter(NullFormatter())
 
 
 def legend_below(fig: Any, axes: Any, ncol: int | None = None) -> None:
-    """One legend for the whole figure, under the panels, without duplicate entries."""
+    """One legend for the whole figure, under the panels, without duplicate entries.
+
+    The figure must use ``layout="constrained"``, which makes room for the legend.
+    """
     handles, labels = [], []
     for ax in getattr(axes, "flat", [axes]):
         for handle, label in zip(*ax.get_legend_handles_labels()):
@@ -111,5 +122,6 @@ def legend_below(fig: Any, axes: Any, ncol: int | None = None) -> None:
                 handles.append(handle)
                 labels.append(label)
     if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=ncol or min(len(labels), 5),
-                   bbox_to_anchor=(0.5, -0.02), frameon=False)
+        fits = max(1, int(fig.get_figwidth() / 2.7))  # columns of ~20 characters that fit the width
+        fig.legend(handles, labels, loc="outside lower center", ncol=ncol or min(len(labels), 5, fits),
+                   frameon=False)
