@@ -89,6 +89,21 @@ def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
     return metrics
 
 
+def quote_arch_override(arg: str) -> str:
+    """Quote the value of ``arch=...`` for Hydra.
+
+    NB201 strings contain ``|``, ``~`` and ``+``, which Hydra's override grammar rejects
+    unless quoted, and the shell strips the quotes of ``arch='|...|'``; we put them back
+    so the command printed by a search works as typed.
+    """
+    for prefix in ("arch=", "+arch=", "++arch="):
+        if arg.startswith(prefix):
+            value = arg[len(prefix):]
+            if value and value[0] not in "'\"":
+                return f"{prefix}'{value}'"
+    return arg
+
+
 def main() -> None:
     import hydra
     from hydra.core.hydra_config import HydraConfig
@@ -103,6 +118,7 @@ def main() -> None:
             print(f"naslab.train: error: {exc}", file=sys.stderr)
             sys.exit(2)
 
+    sys.argv = [sys.argv[0], *(quote_arch_override(a) for a in sys.argv[1:])]
     _app()
 
 
