@@ -107,7 +107,7 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
         fig.suptitle(f"{benchmark}: incumbent over the search (mean ± standard error over seeds)")
         legend_below(fig, axes)
         stem = f"anytime_{benchmark}"
-        written += save_figure(fig, out, stem)
+        written += save_figure(fig, out, stem, args.formats)
         written.append(write_rows(out / f"{stem}.csv", DATA_HEADER, rows))
     return written
 

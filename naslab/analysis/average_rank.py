@@ -77,7 +77,7 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
     fig.suptitle(f"Average rank by mean incumbent test regret over {len(benchmarks)} benchmark(s): "
                  f"{', '.join(benchmarks)}")
     legend_below(fig, axes)
-    written = save_figure(fig, out, "average_rank")
+    written = save_figure(fig, out, "average_rank", args.formats)
     written.append(write_rows(out / "average_rank.csv", ("axis", "fraction", "strategy", "average_rank"), rows))
     return written
 

@@ -9,6 +9,16 @@ from pathlib import Path
 
 from naslab.analysis.runs import AnalysisError, RunSet, load_runs
 
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    formats = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    unknown = [f for f in formats if f not in FIGURE_FORMATS]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a comma-separated list of {', '.join(FIGURE_FORMATS)}")
+    return formats
+
 
 def parser(prog: str, description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description)
@@ -16,6 +26,8 @@ def parser(prog: str, description: str) -> argparse.ArgumentParser:
                    help="run folders, or sweep folders holding them (searched recursively)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the figures, tables and plot data (default: FIRST_PATH/analysis)")
+    p.add_argument("--formats", type=_formats, default=("png", "pdf"),
+                   help="figure formats, comma-separated, from png, pdf, svg (default: png,pdf)")
     return p
 
 

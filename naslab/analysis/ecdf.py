@@ -43,7 +43,7 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
         ax.set_ylim(0, 1.02)
     axes[0][0].set_ylabel("fraction of seeds")
     legend_below(fig, axes)
-    written = save_figure(fig, out, "ecdf_regret")
+    written = save_figure(fig, out, "ecdf_regret", args.formats)
     written.append(write_rows(out / "ecdf_regret.csv", ("benchmark", "strategy", "final_regret", "fraction"), rows))
     return written
 

@@ -129,7 +129,7 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
         fig.suptitle(f"{benchmark}: {accuracy} vs {cost} (evaluations at epoch {epoch:g})")
         legend_below(fig, np.array([ax_front, ax_hv]))
         stem = f"pareto_{benchmark}"
-        written += save_figure(fig, out, stem)
+        written += save_figure(fig, out, stem, args.formats)
         written.append(write_rows(out / f"{stem}_fronts.csv", ("strategy", "seed", accuracy, cost), front_rows))
         written.append(write_rows(out / f"{stem}_hypervolume.csv",
                                   ("strategy", "queries", "mean_hypervolume", "se"), hv_rows))

@@ -69,17 +69,18 @@ def pyplot() -> Any:
     return plt
 
 
-def save_figure(fig: Any, out_dir: Path, stem: str) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` (each via a temporary file and a rename); close ``fig``."""
+def save_figure(fig: Any, out_dir: Path, stem: str, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
+    """Write ``stem.png``, ``stem.pdf``... (each via a temporary file and a rename); close ``fig``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt in ("png", "pdf"):
+    for fmt in formats:
         target = out_dir / f"{stem}.{fmt}"
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=out_dir)
         os.close(fd)
         try:
             # no creation date: the same data gives the same PDF
-            metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
+            metadata = {"CreationDate": None} if fmt == "pdf" else {"Date": None} if fmt == "svg" \
+                else {"Software": None}
             fig.savefig(tmp, format=fmt, metadata=metadata)
             os.replace(tmp, target)
         except BaseException:
