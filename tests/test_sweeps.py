@@ -207,3 +207,13 @@ def test_ray_launcher_runs_a_sweep_on_a_local_ray(bench: list[str], tmp_path: Pa
     assert done.returncode == 1 and "1 run(s) of the sweep" in done.stderr
     assert sorted(run_folders(tmp_path)) == ["random/seed0"]
     assert (tmp_path / "random" / "seed-1" / FAILED_FILE).is_file()
+
+
+def test_comparison_preset_is_eight_strategies_by_100_seeds_by_300_queries() -> None:
+    cfg = compose_with(["+experiment=digits_comparison"])
+    params = cfg.hydra.sweeper.params
+    strategies = str(params.strategy).split(",")
+    assert len(strategies) == len(set(strategies)) == 8 and params.seed == "range(0,100)"
+    assert cfg.budget.queries == 300 and cfg.benchmark.name == "digits"
+    assert all((REPO_ROOT / "conf" / "strategy" / f"{s}.yaml").is_file() for s in strategies)
+    assert str(cfg.hydra.sweep.dir) == "multirun/digits_comparison"  # fixed: a re-run skips finished runs
