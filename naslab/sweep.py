@@ -296,17 +296,24 @@ def _run_job(job: Job) -> tuple[int, str, Path, str]:
 def run_sweep(overrides: Sequence[str], processes: int | None = None) -> SweepReport:
     """Run every job of the sweep ``overrides`` describe; return what happened."""
     started = time.perf_counter()
+    from hydra.errors import HydraException
+
     composer = SweepComposer(overrides)
     try:
         jobs = composer.jobs()
         exact = composer.groups_match_full_composition(jobs)
         sweep_dir = Path(str(composer.master.hydra.sweep.dir))
+        # the first jobs of a sweep differ in its fastest-varying key: a subdir that
+        # forgets a swept key shows here, before anything runs (and after, see below)
         folders = [output_dir(composer.derive(job)) for job in jobs[: min(len(jobs), 2 * len(exact) + 1)]]
+    except HydraException as exc:
+        raise SweepError(f"a job of this sweep does not compose: {str(exc).strip().splitlines()[0]}") from None
     finally:
         composer.close()
-    if len(set(folders)) < len(folders):
+    shared = [folder for i, folder in enumerate(folders) if folder in folders[:i]]
+    if shared:
         raise SweepError(
-            f"two jobs of this sweep write to the same run folder ({folders[0]}); "
+            f"two jobs of this sweep write to the same run folder ({shared[0]}); "
             "make hydra.sweep.subdir name every swept key"
         )
     for key, same in exact.items():
