@@ -79,6 +79,13 @@ def _number(value: Any, kind: type, key: str) -> Any:
 
 
 @cache
+def _seed(value: Any) -> int:
+    seed = _number(value, int, "seed")
+    if seed is None or seed < 0:
+        raise ConfigError(f"seed must be a whole number >= 0, got {value!r}")
+    return int(seed)
+
+
 def git_commit() -> str:
     """``naslab VERSION (git COMMIT)``; once per process (a sweep runs hundreds of searches)."""
     from naslab.benchmarks.tabular import provenance
@@ -122,7 +129,7 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
     trajectory = run_search(
         make_strategy,
         evaluator,
-        seed=int(cfg.seed),
+        seed=_seed(cfg.seed),
         budget=budget,
         num_workers=_number(cfg.get("workers", 1), int, "workers"),
         fidelity=_number(cfg.get("fidelity"), int, "fidelity"),

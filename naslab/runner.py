@@ -97,7 +97,8 @@ def run_search(
     """Run one search; return its trajectory. ``make_strategy(context=...)`` builds the strategy.
 
     ``fidelity`` is the epoch at which plain ``Arch`` proposals are evaluated (None =
-    the evaluator's full fidelity); ``Query`` proposals carry their own.
+    the evaluator's full fidelity); ``Query`` proposals carry their own, and only
+    results at (or above) that target epoch can become the incumbent.
     """
     if num_workers < 1:
         raise ValueError(f"workers must be >= 1, got {num_workers}")
@@ -116,6 +117,9 @@ def run_search(
     strategy = make_strategy(context=context)
     max_queries = budget.queries if budget.queries is not None else math.inf
     max_time = budget.sim_seconds if budget.sim_seconds is not None else math.inf
+    # only answers at the search's target fidelity compete for the incumbent: a
+    # 1-epoch accuracy says how promising an arch is, not how good it is
+    target_epoch = fidelity if fidelity is not None else evaluator.fidelities[-1]
     best_test = evaluator.best_test_acc()
     reference = evaluator.reference_test_acc
     # per-trial seeds are drawn in blocks: one generator call per query costs more
@@ -156,7 +160,7 @@ def run_search(
             out_of_time = True  # results still running elsewhere may finish in time
             continue
         now = finish
-        score = objective(result)
+        score = objective(result) if result.epoch >= target_epoch else -math.inf
         if score > inc_score:
             inc_score, inc_arch, inc_val = score, result.arch, result.val_acc
             inc_test = reference(arch)

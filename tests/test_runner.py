@@ -142,3 +142,20 @@ def test_budget_validation():
         Budget(queries=0)
     with pytest.raises(ValueError, match="workers must be >= 1"):
         run_search(RandomSearch, TabularEvaluator(make_synthetic_benchmark()), 0, Budget(5), num_workers=0)
+
+
+def test_low_fidelity_results_never_become_the_incumbent(synthetic_bench):
+    ev = TabularEvaluator(synthetic_bench)
+    a, b = synthetic_bench.space.arch(0), synthetic_bench.space.arch(1)
+
+    class Mixed(Scripted):
+        def ask(self):
+            self.i += 1
+            return Query(a, 1) if self.i % 2 else b
+
+    t = run_search(lambda context: Mixed(context, [a]), ev, seed=0, budget=Budget(queries=4))
+    assert t.column("epoch") == [1, 12, 1, 12]
+    assert t.column("incumbent_arch") == ["", *[synthetic_bench.archs[1]] * 3]
+    assert t.incumbent.epoch == 12
+    low_only = run_search(lambda context: Scripted(context, [a], fidelity=1), ev, seed=0, budget=Budget(queries=3))
+    assert low_only.incumbent is None and math.isnan(low_only.regret)
