@@ -103,7 +103,7 @@ def test_positive_advantage_makes_the_told_arch_more_likely_and_negative_less():
         assert (after - before) * sign > 0
 
 
-@pytest.mark.parametrize("cls, steps", [(Reinforce, 600), (LSTMReinforce, 800)])
+@pytest.mark.parametrize("cls, steps", [(Reinforce, 600), (LSTMReinforce, 400)])
 def test_controller_learns_the_rewarded_decisions(cls, steps):
     """Reward = number of decisions equal to a target: the policy must converge on it."""
     policy = cls(context(3), learning_rate=0.05)
