@@ -73,7 +73,7 @@ def non_dominated_sort(points: np.ndarray) -> list[np.ndarray]:
     return fronts
 
 
-def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:
+def hypervolume(points: np.ndarray, reference: Sequence[float] | np.ndarray) -> float:
     """Exact hypervolume of ``points`` [n, m] (minimisation) w.r.t. ``reference``; m ∈ {2, 3}.
 
     Points that do not strictly dominate the reference contribute nothing.

@@ -30,7 +30,7 @@ import numpy as np
 
 from naslab.results import Result
 from naslab.spaces import Arch
-from naslab.strategies.base import SearchContext, Strategy
+from naslab.strategies.base import Proposal, SearchContext, Strategy
 
 LENGTHSCALES = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -115,7 +115,10 @@ class GaussianProcessBO(Strategy):
         return [self.space.arch(i) for i in candidates[order].tolist()]
 
     # ----- ask / tell -------------------------------------------------------------------
-    def ask_batch(self, n: int) -> list[Arch]:
+    def ask_batch(self, n: int) -> list[Proposal]:
+        return list(self._propose(n))
+
+    def _propose(self, n: int) -> list[Arch]:
         proposals: list[Arch] = []
         if self._asked >= self.n_startup_trials and len(self._scores) >= 2:
             # small matrices: a multi-threaded BLAS was 80x slower than one thread
@@ -129,7 +132,7 @@ class GaussianProcessBO(Strategy):
         return proposals
 
     def ask(self) -> Arch:
-        return self.ask_batch(1)[0]
+        return self._propose(1)[0]
 
     def tell(self, arch: Arch, result: Result) -> None:
         self._seen.add(self.space.index(arch))

@@ -74,7 +74,7 @@ def rung_fidelities(fidelities: tuple[int, ...], eta: float, min_fidelity: int |
         )
     usable = [f for f in stored if low <= f <= high]
     s_max = int(math.floor(math.log(high / low) / math.log(eta) + 1e-9))
-    rungs = []
+    rungs: list[int] = []
     for i in range(s_max, -1, -1):
         target = high * eta ** (-i)
         below = [f for f in usable if f <= target + 1e-9]
@@ -175,13 +175,10 @@ class Hyperband(Strategy):
         return Query(arch, bracket.fidelity)
 
     def tell(self, arch: Arch, result: Result) -> None:
-        key = (arch, int(result.epoch))
-        owners = self._owners.get(key)
-        if not owners:  # an evaluator that reports another epoch: find the bracket by arch
-            key = next((k for k in self._owners if k[0] == arch), None)
-            if key is None:
-                return
-            owners = self._owners[key]
+        key = self._owner_key(arch, int(result.epoch))
+        if key is None:
+            return  # not one of ours (cannot happen with the runner)
+        owners = self._owners[key]
         bracket = owners.popleft()
         if not owners:
             del self._owners[key]
@@ -190,6 +187,12 @@ class Hyperband(Strategy):
         bracket.record(score, arch)
         if bracket.finished:
             self.active.remove(bracket)
+
+    def _owner_key(self, arch: Arch, epoch: int) -> tuple[Arch, int] | None:
+        if self._owners.get((arch, epoch)):
+            return (arch, epoch)
+        # an evaluator that reports another epoch than asked: find the bracket by arch
+        return next((k for k, v in self._owners.items() if k[0] == arch and v), None)
 
     def observe(self, arch: Arch, fidelity: int, score: float) -> None:
         """Hook for model-based subclasses: every told result, with its fidelity."""

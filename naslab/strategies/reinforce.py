@@ -31,7 +31,7 @@ import numpy as np
 
 from naslab.results import Result
 from naslab.spaces import Arch
-from naslab.strategies.base import SearchContext, Strategy
+from naslab.strategies.base import Proposal, SearchContext, Strategy
 
 RewardShaping = Literal["none", "rank"]
 
@@ -123,7 +123,13 @@ class _PolicyGradient(Strategy):
         self._update(arch, reward - self.baseline.value)
 
     def ask(self) -> Arch:
-        return self.ask_batch(1)[0]
+        return self._sample(1)[0]
+
+    def ask_batch(self, n: int) -> list[Proposal]:
+        return list(self._sample(n))
+
+    def _sample(self, n: int) -> list[Arch]:
+        raise NotImplementedError
 
     def _update(self, arch: Arch, advantage: float) -> None:
         raise NotImplementedError
@@ -157,7 +163,7 @@ class Reinforce(_PolicyGradient):
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def ask_batch(self, n: int) -> list[Arch]:
+    def _sample(self, n: int) -> list[Arch]:
         cumulative = np.cumsum(self.probabilities(), axis=1)
         u = self.rng.random((n, len(self._cards)))
         # inverse CDF per decision; the clip guards against cumsum rounding below 1
@@ -254,6 +260,7 @@ class LSTMReinforce(_PolicyGradient):
             hidden = c.cell(inputs, hidden)
             log_p = torch.log_softmax(self._logits(hidden, d), dim=-1)
             if given is None:
+                assert u is not None
                 cumulative = np.cumsum(log_p.exp().detach().numpy(), axis=1)
                 picked = np.minimum((cumulative <= u[:, d : d + 1]).sum(axis=1), cumulative.shape[1] - 1)
             else:
@@ -266,7 +273,7 @@ class LSTMReinforce(_PolicyGradient):
             inputs = c.embeddings[d](index)
         return choices, log_prob, entropy
 
-    def ask_batch(self, n: int) -> list[Arch]:
+    def _sample(self, n: int) -> list[Arch]:
         if len(self._proposals) < n:
             with _single_thread(self._torch), self._torch.no_grad():
                 choices, _, _ = self._unroll(max(self.batch_size, n - len(self._proposals)))
@@ -308,8 +315,9 @@ class _single_thread:
 
 def _build_controller(torch: Any, cardinalities: tuple[int, ...], hidden_size: int) -> Any:
     nn = torch.nn
+    module: Any = nn.Module
 
-    class Controller(nn.Module):
+    class Controller(module):
         def __init__(self) -> None:
             super().__init__()
             self.start = nn.Parameter(torch.zeros(1, hidden_size))
