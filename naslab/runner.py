@@ -141,17 +141,20 @@ def run_search(
 
     while True:
         while free_workers and started < max_queries and not out_of_time:
-            proposal = strategy.ask()
-            arch: Arch
-            if type(proposal) is Query:
-                arch, at = proposal.arch, proposal.fidelity
-            else:
-                arch, at = proposal, fidelity  # type: ignore[assignment]
-            if started and started % 1024 == 0:
-                seed_block = trial_rng.integers(0, 2**31 - 1, size=1024).tolist()
-            result = evaluator.evaluate(arch, at, seed_block[started % 1024])
-            heapq.heappush(running, (now + result.cost_s, started, free_workers.pop(), arch, result))
-            started += 1
+            # several idle workers get one batch, so a strategy can diversify it
+            k = min(len(free_workers), max_queries - started)
+            proposals = [strategy.ask()] if k == 1 else strategy.ask_batch(int(k))
+            for proposal in proposals[: int(k)]:
+                arch: Arch
+                if type(proposal) is Query:
+                    arch, at = proposal.arch, proposal.fidelity
+                else:
+                    arch, at = proposal, fidelity  # type: ignore[assignment]
+                if started and started % 1024 == 0:
+                    seed_block = trial_rng.integers(0, 2**31 - 1, size=1024).tolist()
+                result = evaluator.evaluate(arch, at, seed_block[started % 1024])
+                heapq.heappush(running, (now + result.cost_s, started, free_workers.pop(), arch, result))
+                started += 1
         if not running:
             break
         finish, _, worker, arch, result = heapq.heappop(running)
