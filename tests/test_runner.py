@@ -159,3 +159,17 @@ def test_low_fidelity_results_never_become_the_incumbent(synthetic_bench):
     assert t.incumbent.epoch == 12
     low_only = run_search(lambda context: Scripted(context, [a], fidelity=1), ev, seed=0, budget=Budget(queries=3))
     assert low_only.incumbent is None and math.isnan(low_only.regret)
+
+
+def test_validation_loss_objective_picks_the_lowest_loss():
+    from naslab.objectives import validation_loss
+
+    bench = make_synthetic_benchmark()
+    # decouple loss from accuracy so the two objectives disagree
+    bench.metrics["val_loss"] = np.random.default_rng(0).permutation(bench.metrics["val_loss"])
+    by_loss = run_search(RandomSearch, TabularEvaluator(bench), 0, Budget(queries=60), objective=validation_loss())
+    by_acc = run_search(RandomSearch, TabularEvaluator(bench), 0, Budget(queries=60))
+    assert by_loss.column("arch") == by_acc.column("arch")
+    assert by_loss.incumbent.val_loss == min(by_loss.column("val_loss"))
+    assert by_acc.incumbent.val_acc == max(by_acc.column("val_acc"))
+    assert by_loss.incumbent.arch != by_acc.incumbent.arch
