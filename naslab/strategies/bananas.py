@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from naslab.results import Result
 from naslab.spaces import Arch
-from naslab.strategies.base import SearchContext, Strategy
+from naslab.strategies.base import Proposal, SearchContext, Strategy
 from naslab.surrogates.online import ACQUISITIONS, OnlinePredictor
 
 
@@ -78,9 +78,12 @@ class Bananas(Strategy):
 
     # ----- ask/tell --------------------------------------------------------------------
     def ask(self) -> Arch:
-        return self.ask_batch(1)[0]
+        return self._next_archs(1)[0]
 
-    def ask_batch(self, n: int) -> list[Arch]:
+    def ask_batch(self, n: int) -> list[Proposal]:
+        return list(self._next_archs(n))
+
+    def _next_archs(self, n: int) -> list[Arch]:
         out: list[Arch] = []
         while len(out) < n:
             if len(self.proposed) < self.num_init:

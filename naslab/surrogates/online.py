@@ -124,5 +124,6 @@ class OnlinePredictor:
         self, archs: list[Arch], kind: str, rng: np.random.Generator, ucb_beta: float = 2.0
     ) -> np.ndarray:
         mean, std = self.predict(archs)
-        best = float(np.max(self.targets())) if self.targets() is not None else -math.inf
+        y = self.targets()
+        best = float(np.max(y)) if y is not None else -math.inf
         return acquisition_values(kind, mean, std, best, rng, ucb_beta)
