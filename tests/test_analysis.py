@@ -139,10 +139,10 @@ def test_hypervolume_grows_and_fronts_are_non_dominated(outputs: Path) -> None:
         for values in per_strategy.values():
             assert values[-1] > 0 and np.all(np.diff(values) >= -1e-9)
     for path in outputs.glob("pareto_*_fronts.csv"):
-        per_strategy = defaultdict(list)
+        per_run = defaultdict(list)
         for row in read_csv(path):
-            per_strategy[row["strategy"]].append((float(row["params"]), float(row["val_acc"])))
-        for front in per_strategy.values():
+            per_run[row["strategy"], row.get("seed")].append((float(row["params"]), float(row["val_acc"])))
+        for front in per_run.values():
             costs, accs = zip(*front)
             # cheaper never better: along a front, more cost buys more accuracy
             assert list(costs) == sorted(costs) and all(b > a for a, b in zip(accs, accs[1:]))

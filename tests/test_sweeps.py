@@ -35,10 +35,7 @@ def cli_sweep(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def run_folders(sweep_dir: Path) -> dict[str, Path]:
-    """Finished run folders keyed '<strategy>/seed<k>' (the benchmark level of the layout dropped)."""
-    return {
-        "/".join(p.parent.relative_to(sweep_dir).parts[1:]): p.parent for p in sorted(sweep_dir.rglob("summary.json"))
-    }
+    return {str(p.parent.relative_to(sweep_dir)): p.parent for p in sorted(sweep_dir.rglob("summary.json"))}
 
 
 def without_wall_time(folder: Path) -> dict:

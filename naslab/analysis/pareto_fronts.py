@@ -73,6 +73,8 @@ def run_front(run: Run, accuracy: str, cost: str, epoch: float) -> np.ndarray:
     if not points.size:
         return np.empty((0, 2))
     front = points[pareto_mask(to_minimisation(points, (accuracy, cost)))]
+    # equal points (isomorphic cells, repeated queries) are one point of the front
+    front = np.unique(front, axis=0)
     return front[np.argsort(front[:, 1], kind="stable")]
 
 
