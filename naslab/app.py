@@ -79,6 +79,15 @@ def _number(value: Any, kind: type, key: str) -> Any:
 
 
 @cache
+def retrain_command(arch: str, dataset: str) -> str | None:
+    """The `naslab.train` command for ``arch`` on the benchmark's dataset, if naslab can train it."""
+    if dataset == "digits":
+        return f"python -m naslab.train arch='{arch}' dataset=digits"
+    if dataset.startswith("cifar10"):  # NB201's cifar10-valid / cifar10 splits both train on CIFAR-10
+        return f"python -m naslab.train arch='{arch}' dataset=cifar10 data_root=<folder holding cifar-10-batches-py>"
+    return None  # synthetic or a dataset naslab's trainer does not know
+
+
 def _seed(value: Any) -> int:
     seed = _number(value, int, "seed")
     if seed is None or seed < 0:
@@ -139,7 +148,7 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
     inc = trajectory.incumbent
     strategy_name = strategy_name or str(cfg.strategy.get("_target_", "?")).rsplit(".", 1)[-1]
     dataset = benchmark.dataset if benchmark is not None else str(cfg.get("dataset", "digits"))
-    retrain = f"python -m naslab.train arch='{inc.arch}' dataset={dataset}" if inc is not None else None
+    retrain = retrain_command(inc.arch, dataset) if inc is not None else None
     summary: dict[str, Any] = {
         "strategy": strategy_name,
         "seed": int(cfg.seed),

@@ -44,9 +44,26 @@ def test_run_writes_a_valid_trajectory_and_summary(tmp_path, synthetic_path):
     assert summary["incumbent"]["arch"] == rows[-1]["incumbent_arch"]
     assert summary["final_regret"] == pytest.approx(float(rows[-1]["regret"]))
     assert summary["benchmark"]["sha256"] and summary["config"]["strategy"]["population_size"] == 100
-    assert summary["retrain_command"].startswith("python -m naslab.train arch='|")
+    assert summary["retrain_command"] is None  # synthetic data: nothing to retrain on
     assert (out / ".hydra" / "config.yaml").is_file()
-    assert "retrain the incumbent" in proc.stderr + proc.stdout
+    assert "run folder:" in proc.stderr + proc.stdout
+
+
+def test_retrain_command_names_a_dataset_the_trainer_knows():
+    from naslab.app import retrain_command
+
+    arch = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|"
+    assert retrain_command(arch, "digits") == f"python -m naslab.train arch='{arch}' dataset=digits"
+    assert "dataset=cifar10 data_root=" in retrain_command(arch, "cifar10-valid")
+    assert retrain_command(arch, "synthetic") is None
+
+
+def test_default_benchmark_run_prints_the_retrain_command(tmp_path):
+    proc = naslab("budget.queries=20", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["benchmark"]["dataset"] == "digits"
+    assert summary["retrain_command"] in proc.stderr + proc.stdout
 
 
 def test_same_seed_gives_byte_identical_trajectory(tmp_path, synthetic_path):
