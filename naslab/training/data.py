@@ -43,12 +43,12 @@ class Splits:
     """Normalised float32 images ``[n, C, H, W]`` and int64 labels as torch tensors."""
 
     name: str
-    train_x: "torch.Tensor"  # noqa: F821
-    train_y: "torch.Tensor"  # noqa: F821
-    val_x: "torch.Tensor"  # noqa: F821
-    val_y: "torch.Tensor"  # noqa: F821
-    test_x: "torch.Tensor"  # noqa: F821
-    test_y: "torch.Tensor"  # noqa: F821
+    train_x: torch.Tensor  # noqa: F821
+    train_y: torch.Tensor  # noqa: F821
+    val_x: torch.Tensor  # noqa: F821
+    val_y: torch.Tensor  # noqa: F821
+    test_x: torch.Tensor  # noqa: F821
+    test_y: torch.Tensor  # noqa: F821
     num_classes: int
     in_channels: int
     image_size: int

@@ -90,7 +90,7 @@ class Recipe:
         return out
 
     @classmethod
-    def from_mapping(cls, values: Any) -> "Recipe":
+    def from_mapping(cls, values: Any) -> Recipe:
         """Build from a dict / DictConfig, naming an unknown field in one sentence."""
         data = dict(values)
         known = set(cls.__dataclass_fields__)
@@ -150,13 +150,13 @@ def _cosine_lr(base: float, step: int, total: int) -> float:
     return 0.5 * base * (1.0 + math.cos(math.pi * step / total))
 
 
-def _data_generator(seed: int) -> "torch.Generator":  # noqa: F821
+def _data_generator(seed: int) -> torch.Generator:  # noqa: F821
     import torch
 
     return torch.Generator().manual_seed(int(seed) + DATA_SEED_OFFSET)
 
 
-def _augment(x: "torch.Tensor", generator: "torch.Generator") -> "torch.Tensor":  # noqa: F821
+def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:  # noqa: F821
     """Random crop (4-pixel zero padding) + horizontal flip, drawn from ``generator``."""
     import torch
 
@@ -207,7 +207,7 @@ def _summaries(correct: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.
 
 def _evaluate_splits(
     model: Any, splits_on_device: dict[str, tuple[Any, Any]], names: Sequence[str], replicas: int,
-    recipe: "Recipe", amp_dtype: Any, channels_last: bool,
+    recipe: Recipe, amp_dtype: Any, channels_last: bool,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Evaluate several splits in one pass (BN is in eval mode, so images do not interact)."""
     import torch
