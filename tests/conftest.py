@@ -35,3 +35,14 @@ def shared_benchmarks() -> Path:
     if not SHARED_BENCHMARKS.is_dir():
         pytest.skip(f"published benchmark data not found at {SHARED_BENCHMARKS} (../shared beside the repo)")
     return SHARED_BENCHMARKS
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread, as the builder's workers run: on a busy 2-core machine OpenMP
+    threads spin against each other and a tiny training becomes 10x slower."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

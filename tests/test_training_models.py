@@ -19,14 +19,7 @@ from naslab.training.models import (  # noqa: E402
 SPACE = get_space("nb201")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One thread, as the builder's workers run: on a busy 2-core machine OpenMP threads
-    spin against each other and a tiny training becomes 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _arch(text: str) -> tuple[int, ...]:

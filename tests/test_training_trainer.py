@@ -17,14 +17,7 @@ from naslab.training.trainer import Recipe, select_device, train_plain, train_se
 SPACE = get_space("nb201")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One thread, as the builder's workers run: on a busy 2-core machine OpenMP threads
-    spin against each other and a tiny training becomes 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ARCH = SPACE.from_string("|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
 TINY = Recipe(train_size=64, val_size=64, test_size=32, epochs=2, batch_size=32, channels=4)
 SMALL_ARCH = SPACE.from_string("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|skip_connect~2|")
