@@ -78,7 +78,10 @@ def run_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> JobSta
         run_from_config(cfg, out_dir, strategy_name)
     except Exception as exc:
         reason = failure_reason(exc)
-        log.error("run failed: %s\n%s", reason, traceback.format_exc())
+        if user_error_message(exc) is None:  # a bug: the log gets the traceback too
+            log.error("run failed: %s\n%s", reason, traceback.format_exc())
+        else:  # bad input: one sentence (failed.json keeps the traceback)
+            log.error("run failed: %s", reason)
         record = {
             "reason": reason,
             "error_type": type(exc).__name__,
