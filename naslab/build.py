@@ -250,7 +250,7 @@ def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, work
 # ----- merge --------------------------------------------------------------------------
 def merge(plan: BuildPlan, work_dir: Path, output: Path, extra_attrs: dict[str, Any] | None = None) -> Path:
     """Check that every chunk exists and write the benchmark file (deterministic bytes)."""
-    from naslab.benchmarks.tabular import TabularBenchmark
+    from naslab.benchmarks.tabular import TabularBenchmark, write_benchmark
     from naslab.training.data import load_dataset
 
     missing = sorted(set(range(plan.num_chunks)) - done_chunks(work_dir, plan))
@@ -312,56 +312,7 @@ def merge(plan: BuildPlan, work_dir: Path, output: Path, extra_attrs: dict[str, 
         complete=built,
         attrs=attrs,
     )
-    return write_compressed_benchmark(output, bench)
-
-
-def write_compressed_benchmark(path: Path, bench: Any) -> Path:
-    """Write ``bench`` in naslab's HDF5 layout with gzip chunks, atomically, and validate it.
-
-    Same layout as :func:`naslab.benchmarks.tabular.write_benchmark` (which writes
-    uncompressed); gzip with byte shuffling makes the shipped file several times
-    smaller, and a fixed attribute order plus fixed chunking keep the bytes reproducible.
-    """
-    import h5py
-
-    from naslab.benchmarks.tabular import FORMAT_VERSION, KNOWN_UNITS, load_benchmark
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    attrs = dict(bench.attrs)
-    attrs.update(format_version=FORMAT_VERSION, space=bench.space_name, dataset=bench.dataset)
-    attrs["units"] = {n: KNOWN_UNITS[n] for n in [*bench.metrics, *bench.static] if n in KNOWN_UNITS}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    packed = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
-    try:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            # fixed-length ASCII, unlike variable-length strings, can be gzip-compressed
-            f.create_dataset("archs", data=np.array(bench.archs, dtype="S"), **packed)
-            f.create_dataset("epochs", data=np.asarray(bench.epochs, dtype=np.int32))
-            f.create_dataset("seeds", data=np.asarray(bench.seeds, dtype=np.int32))
-            group = f.create_group("metrics", track_order=True)
-            for name in sorted(bench.metrics):
-                values = np.asarray(bench.metrics[name], dtype=np.float32)
-                chunks = (min(1024, values.shape[0]), *values.shape[1:])
-                group.create_dataset(name, data=values, chunks=chunks, **packed)
-            group = f.create_group("static", track_order=True)
-            for name in sorted(bench.static):
-                group.create_dataset(name, data=np.asarray(bench.static[name], dtype=np.float32), **packed)
-            if bench.complete is not None:
-                f.create_dataset("complete", data=np.asarray(bench.complete, dtype=bool))
-            for key in sorted(attrs):
-                value = attrs[key]
-                if isinstance(value, (dict, list, tuple)):
-                    value = json.dumps(value, sort_keys=True)
-                f.attrs[key] = "" if value is None else value
-        load_benchmark(tmp)  # the file must read back and validate before it replaces anything
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shipped data file is world-readable
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_benchmark(output, bench, compress=True)
 
 
 # ----- the command line ---------------------------------------------------------------

@@ -267,8 +267,13 @@ def _decode_attr(value: Any) -> Any:
     return value
 
 
-def write_benchmark(path: str | os.PathLike[str], bench: TabularBenchmark) -> Path:
-    """Validate and write ``bench`` atomically (temp file + rename)."""
+def write_benchmark(path: str | os.PathLike[str], bench: TabularBenchmark, compress: bool = False) -> Path:
+    """Validate and write ``bench`` atomically (temp file + rename).
+
+    ``compress`` stores the arrays gzip-compressed with byte shuffling (a shipped file
+    gets several times smaller; loading takes longer) and reads the file back through
+    :func:`load_benchmark` before it replaces anything.
+    """
     import h5py
 
     path = Path(path)
@@ -282,28 +287,36 @@ def write_benchmark(path: str | os.PathLike[str], bench: TabularBenchmark) -> Pa
         if name in KNOWN_UNITS:
             units.setdefault(name, KNOWN_UNITS[name])
     attrs["units"] = units
+    packed: dict[str, Any] = {"compression": "gzip", "compression_opts": 6, "shuffle": True} if compress else {}
+    # fixed-length ASCII, unlike variable-length strings, can be gzip-compressed
+    arch_dtype = "S" if compress else h5py.string_dtype()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        # track_order + fixed attribute order keep the bytes reproducible for equal input
+        # track_order + fixed attribute order and chunking keep the bytes reproducible
         with h5py.File(tmp_name, "w", track_order=True) as f:
-            f.create_dataset("archs", data=np.array(bench.archs, dtype=h5py.string_dtype()))
+            f.create_dataset("archs", data=np.array(bench.archs, dtype=arch_dtype), **packed)
             f.create_dataset("epochs", data=np.asarray(bench.epochs, dtype=np.int32))
             f.create_dataset("seeds", data=np.asarray(bench.seeds, dtype=np.int32))
             group = f.create_group("metrics", track_order=True)
             for name in sorted(bench.metrics):
-                group.create_dataset(name, data=np.asarray(bench.metrics[name], dtype=np.float32))
+                values = np.asarray(bench.metrics[name], dtype=np.float32)
+                chunks = (min(1024, values.shape[0]), *values.shape[1:]) if compress else None
+                group.create_dataset(name, data=values, chunks=chunks, **packed)
             group = f.create_group("static", track_order=True)
             for name in sorted(bench.static):
-                group.create_dataset(name, data=np.asarray(bench.static[name], dtype=np.float32))
+                group.create_dataset(name, data=np.asarray(bench.static[name], dtype=np.float32), **packed)
             if bench.complete is not None:
                 f.create_dataset("complete", data=np.asarray(bench.complete, dtype=bool))
             for key in sorted(attrs):
                 value = attrs[key]
                 if isinstance(value, (dict, list, tuple)):
                     value = json.dumps(value, sort_keys=True)
-                f.attrs[key] = value
+                f.attrs[key] = "" if value is None else value
+        if compress:
+            load_benchmark(tmp_name)  # must read back and validate before it replaces anything
+        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; a data file is world-readable
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
