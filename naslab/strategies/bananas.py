@@ -67,11 +67,9 @@ class Bananas(Strategy):
         self.num_random = num_random
         self.acquisition = acquisition
         self.ucb_beta = ucb_beta
-        options = {"num_members": num_members, "num_trees": num_trees} if predictor in ("xgb", "gbr") else {}
-        if predictor == "rf":
-            options = {"num_trees": num_trees}
-        options.update(predictor_options or {})
-        self.predictor = OnlinePredictor(context.space, predictor, encoding, nthread, options)
+        self.predictor = OnlinePredictor.from_knobs(
+            context.space, predictor, encoding, nthread, num_members, num_trees, predictor_options
+        )
         self.queue: list[Arch] = []
         self.proposed: set[Arch] = set()  # asked so far (evaluated or pending)
         self.told: list[tuple[float, Arch]] = []

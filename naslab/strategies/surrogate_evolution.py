@@ -64,11 +64,9 @@ class SurrogateEvolution(Strategy):
         self.refit_every = refit_every
         self.acquisition = acquisition
         self.ucb_beta = ucb_beta
-        options = {"num_members": num_members, "num_trees": num_trees} if predictor in ("xgb", "gbr") else {}
-        if predictor == "rf":
-            options = {"num_trees": num_trees}
-        options.update(predictor_options or {})
-        self.predictor = OnlinePredictor(context.space, predictor, encoding, nthread, options)
+        self.predictor = OnlinePredictor.from_knobs(
+            context.space, predictor, encoding, nthread, num_members, num_trees, predictor_options
+        )
         self.population: deque[tuple[float, Arch]] = deque()
         self.proposed: set[Arch] = set()
         self.fitted = False

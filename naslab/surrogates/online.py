@@ -77,6 +77,28 @@ class OnlinePredictor:
         self.model: Any = None
         self.observed_at_fit = 0
 
+    @classmethod
+    def from_knobs(
+        cls,
+        space: CategoricalSpace,
+        predictor: str,
+        encoding: str,
+        nthread: int,
+        num_members: int,
+        num_trees: int,
+        predictor_options: dict[str, Any] | None = None,
+    ) -> OnlinePredictor:
+        """The predictor a strategy's config describes: ensemble size and tree count go to
+        the regressors that have them; ``predictor_options`` override anything."""
+        if predictor in ("xgb", "gbr"):
+            options: dict[str, Any] = {"num_members": num_members, "num_trees": num_trees}
+        elif predictor == "rf":
+            options = {"num_trees": num_trees}
+        else:
+            options = {}
+        options.update(predictor_options or {})
+        return cls(space, predictor, encoding, nthread, options)
+
     def observe(self, arch: Arch, score: float) -> None:
         self._indices.append(self.space.index(arch))
         self._scores.append(float(score))
