@@ -1,6 +1,6 @@
 """Print a trained benchmark's repeatability and saturation figures.
 
-    python analysis/digits_repeatability.py [data/nb201_digits.h5]
+    python analysis/digits_repeatability.py [naslab/data/nb201_digits.h5]
     python analysis/digits_repeatability.py --work-dir work-build/nb201_digits   # a build in progress
 
 Repeatability: Spearman rank correlation between the mean over seeds 0-2 and the mean
@@ -85,7 +85,7 @@ def figures(metrics: dict[str, np.ndarray], epochs: list[int]) -> dict[str, floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", default="data/nb201_digits.h5")
+    parser.add_argument("path", nargs="?", default="naslab/data/nb201_digits.h5")
     parser.add_argument("--work-dir", help="read the finished chunks of a build in progress instead")
     args = parser.parse_args(argv)
     source = args.work_dir or args.path

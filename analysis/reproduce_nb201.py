@@ -4,7 +4,7 @@
     python analysis/reproduce_nb201.py --seeds 20 --strategies random,evolution
     python analysis/reproduce_nb201.py --sources ../shared/benchmarks   # convert at run time, no import step
 
-NB201 protocol (``conf/experiment/nb201_c10_paper.yaml``): each strategy searches
+NB201 protocol (``naslab/conf/experiment/nb201_c10_paper.yaml``): each strategy searches
 with the 12-epoch ``cifar10-valid`` validation accuracy, each query is charged its
 12-epoch training time (+ one validation pass), the search stops at 12,000 simulated
 seconds, and we report the incumbent's 200-epoch ``cifar10-valid`` validation
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONF_DIR = REPO_ROOT / "conf"
+CONF_DIR = REPO_ROOT / "naslab" / "conf"
 DEFAULT_OUT = REPO_ROOT / "analysis" / "results"
 DEFAULT_SOURCES = REPO_ROOT.parent / "shared" / "benchmarks"
 EXPERIMENT = "nb201_c10_paper"
@@ -160,7 +160,7 @@ def nb201_paper(benchmark_path: Path, strategies: Sequence[str], seeds: Sequence
                "published_mean": float(published[0]) if published else math.nan,
                "published_std": float(published[1]) if published else math.nan}
         if not strategy_available(config_name):
-            row["note"] = f"not run: conf/strategy/{config_name}.yaml does not exist yet"
+            row["note"] = f"not run: naslab/conf/strategy/{config_name}.yaml does not exist yet"
             rows.append(row)
             continue
         params = paper.strategies.get(config_name) or {}
@@ -195,7 +195,7 @@ def macro_comparison(benchmark_path: Path, strategies: Sequence[str], seeds: Seq
     rows = []
     for name in strategies:
         if not strategy_available(name):
-            rows.append({"strategy": name, "note": f"not run: conf/strategy/{name}.yaml does not exist yet"})
+            rows.append({"strategy": name, "note": f"not run: naslab/conf/strategy/{name}.yaml does not exist yet"})
             continue
         for queries in budgets:
             cfg = compose(["benchmark=nasbench_macro", f"benchmark.path={benchmark_path}",
@@ -238,7 +238,7 @@ def latency_fronts(benchmark_path: Path, devices: Sequence[str], strategies: Seq
         for name in strategies:
             if not strategy_available(name):
                 rows.append({"device": device, "strategy": name,
-                             "note": f"not run: conf/strategy/{name}.yaml does not exist yet"})
+                             "note": f"not run: naslab/conf/strategy/{name}.yaml does not exist yet"})
                 continue
             cfg = compose([f"benchmark.path={benchmark_path}", "benchmark=nb201_c10", f"strategy={name}",
                            f"evaluator.latency_metric={metric}", f"budget.queries={queries}",
@@ -398,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "Search signal: 12-epoch cifar10-valid validation accuracy (seed mean); cost per query: "
                 "12 x train-per-time + valid-per-time; budget 12,000 simulated s; reported: the incumbent's "
                 "200-epoch cifar10-valid validation accuracy. Published: Dong & Yang, ICLR 2020, Table 5. "
-                "Hyper-parameters from conf/experiment/nb201_c10_paper.yaml (REA population 10, sample 3; "
+                "Hyper-parameters from naslab/conf/experiment/nb201_c10_paper.yaml (REA population 10, sample 3; "
                 "REINFORCE Adam lr 0.001, EMA 0.9; BOHB eta 3, num_samples 4, random_fraction 0, "
                 "bandwidth_factor 3). 'BOHB (NB201 worker)' answers every Hyperband rung with the 12-epoch "
                 "result and cost, as the paper's worker did; the last row is naslab's BOHB with real 200-epoch "
@@ -410,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             text += [f"## NAS-Bench-Macro CIFAR-10 ({args.seeds} seeds; published best {MACRO_PUBLISHED_BEST})", "",
                      macro_table(macro_rows), "",
                      "Budgets count queries (no training times are published). Every strategy runs with its default "
-                     "conf/strategy/ settings: REA (population 100) and the GA (population 50) are random search "
+                     "naslab/conf/strategy/ settings: REA (population 100) and the GA (population 50) are random search "
                      "until their population is filled. BOHB has one fidelity here (50 epochs), so it is its "
                      "density-ratio sampler without early stopping.", ""]
         latency_rows: list[dict] = []

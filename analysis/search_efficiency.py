@@ -5,7 +5,7 @@
     python analysis/search_efficiency.py --benchmark synthetic --seeds 5 --set num_trees=30
 
 Runs ``--strategy`` (default ``bananas``) and ``--baseline`` (default ``evolution``)
-from their shipped configs (``conf/strategy/<name>.yaml``; ``--set key=value``
+from their shipped configs (``naslab/conf/strategy/<name>.yaml``; ``--set key=value``
 overrides the strategy's) for ``--seeds`` seeds × ``--queries`` queries on a tabular
 benchmark at full fidelity, and prints both mean regret curves (± standard error):
 
@@ -43,7 +43,7 @@ def make_factory(name: str, overrides: Sequence[str]):
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    path = REPO_ROOT / "conf" / "strategy" / f"{name}.yaml"
+    path = REPO_ROOT / "naslab" / "conf" / "strategy" / f"{name}.yaml"
     if not path.is_file():
         raise ValueError(f"strategy {name!r} has no config {path}")
     cfg = OmegaConf.load(path)
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog=__doc__.split("\n\n", 2)[2])  # fmt: skip
     parser.add_argument("--benchmark", default="nb201-c10",
                         help="synthetic | digits | nb201-c10 | path to a naslab .h5 (default nb201-c10)")  # fmt: skip
-    parser.add_argument("--strategy", default="bananas", help="config name in conf/strategy (default bananas)")
+    parser.add_argument("--strategy", default="bananas", help="config name in naslab/conf/strategy (default bananas)")
     parser.add_argument("--baseline", default="evolution", help="config name of the baseline (default evolution)")
     parser.add_argument("--seeds", type=int, default=30, help="seeds 0..N-1 (default 30)")
     parser.add_argument("--queries", type=int, default=300, help="queries per run (default 300)")

@@ -1,7 +1,7 @@
 """Benchmarks by short name for the surrogate analysis scripts (predictor quality, search efficiency).
 
 ``synthetic``  the planted-optimum synthetic NB201 benchmark (tests only, never real data)
-``digits``     the embedded default, ``data/nb201_digits.h5``
+``digits``     the embedded default, ``naslab/data/nb201_digits.h5``
 ``nb201-c10``  NAS-Bench-201 CIFAR-10 (published): ``$NASLAB_DATA/nb201_c10.h5`` (default
                ``data/imported/``) if it was imported, else imported in memory from
                ``../shared/benchmarks`` with naslab's importer (nothing is written)
@@ -27,7 +27,7 @@ def resolve_benchmark(spec: str) -> TabularBenchmark:
 
         return make_synthetic_benchmark()
     if spec == "digits":
-        path = REPO_ROOT / "data" / "nb201_digits.h5"
+        path = REPO_ROOT / "naslab" / "data" / "nb201_digits.h5"
         if not path.is_file():
             raise ValueError(f"the digits benchmark {path} does not exist yet (it is built by python -m naslab.build)")
         return load_benchmark(path)

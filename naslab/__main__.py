@@ -1,4 +1,4 @@
-"""`python -m naslab ...`: one search (or a Hydra multirun sweep) from the config in conf/."""
+"""`python -m naslab ...`: one search (or a Hydra multirun sweep) from the config in naslab/conf/."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from naslab.jobs import run_job, run_sweep_job
 register_resolvers()
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     out_dir, strategy = Path(hydra_cfg.runtime.output_dir), hydra_cfg.runtime.choices.get("strategy")

@@ -19,7 +19,10 @@ from naslab.strategies.base import validation_accuracy
 
 log = logging.getLogger("naslab")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+CONFIG_DIR = PACKAGE_DIR / "conf"
+EMBEDDED_BENCHMARK = PACKAGE_DIR / "data" / "nb201_digits.h5"
 
 
 class ConfigError(ValueError):
@@ -29,6 +32,8 @@ class ConfigError(ValueError):
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("naslab_root"):
         OmegaConf.register_new_resolver("naslab_root", lambda: str(REPO_ROOT))
+    if not OmegaConf.has_resolver("naslab_package"):
+        OmegaConf.register_new_resolver("naslab_package", lambda: str(PACKAGE_DIR))
     if not OmegaConf.has_resolver("basename"):
         OmegaConf.register_new_resolver("basename", lambda p: Path(str(p)).stem)
 

@@ -380,7 +380,7 @@ def main() -> None:
     import hydra
     from omegaconf import DictConfig
 
-    @hydra.main(version_base="1.3", config_path="../conf", config_name="build")
+    @hydra.main(version_base="1.3", config_path="conf", config_name="build")
     def _app(cfg: DictConfig) -> None:
         try:
             run(cfg)

@@ -2,7 +2,7 @@
 
 Strategies rank results only through ``self.score`` (= ``SearchContext.objective``),
 so a resource-aware search is a config change (``objective=scalarized``), not a new
-strategy. ``conf/objective/`` holds the choices; the runner uses the same objective
+strategy. ``naslab/conf/objective/`` holds the choices; the runner uses the same objective
 to pick the incumbent.
 """
 
@@ -71,5 +71,5 @@ class ScalarizedObjective:
 
 
 def scalarized(resource: str = "params", weight: float = 1.0) -> ScalarizedObjective:
-    """Factory used by ``conf/objective/scalarized.yaml``."""
+    """Factory used by ``naslab/conf/objective/scalarized.yaml``."""
     return ScalarizedObjective(resource=resource, weight=float(weight))

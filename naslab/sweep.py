@@ -79,10 +79,10 @@ class SweepComposer:
         from hydra.errors import HydraException
         from hydra.types import RunMode
 
-        from naslab.app import REPO_ROOT, register_resolvers
+        from naslab.app import CONFIG_DIR, register_resolvers
 
         register_resolvers()
-        config_dir = config_dir or REPO_ROOT / "conf"
+        config_dir = config_dir or CONFIG_DIR
         GlobalHydra.instance().clear()
         self._context = initialize_config_dir(str(config_dir), job_name=CLI_JOB_NAME, version_base="1.3")
         self._context.__enter__()

@@ -109,7 +109,7 @@ def main() -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig
 
-    @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+    @hydra.main(version_base="1.3", config_path="conf", config_name="train")
     def _app(cfg: DictConfig) -> None:
         output_dir = Path(cfg.output_dir) if cfg.output_dir else Path(HydraConfig.get().runtime.output_dir)
         try:

@@ -28,7 +28,7 @@ from naslab.runner import Budget, run_search
 from naslab.strategies.evolution import RegularizedEvolution
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT = REPO / "data" / "nb201_digits.h5"
+DEFAULT = REPO / "naslab" / "data" / "nb201_digits.h5"
 
 
 def best_of(fn, repeats: int = 5) -> float:
@@ -51,7 +51,7 @@ class NaiveRecord:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--benchmark", type=Path, default=None, help="benchmark file (default: data/nb201_digits.h5, else synthetic)")
+    parser.add_argument("--benchmark", type=Path, default=None, help="benchmark file (default: naslab/data/nb201_digits.h5, else synthetic)")
     args = parser.parse_args()
     path = args.benchmark or (DEFAULT if DEFAULT.is_file() else None)
     tmp = tempfile.TemporaryDirectory()

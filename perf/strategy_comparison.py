@@ -1,4 +1,4 @@
-"""Every single-objective strategy in conf/strategy/ against random search.
+"""Every single-objective strategy in naslab/conf/strategy/ against random search.
 
 For each strategy: mean final regret ± standard error over ``--seeds`` seeds at
 ``--queries`` queries (the issue-6 protocol: ≥ 30 seeds, 300 queries), the paired
@@ -29,8 +29,8 @@ from naslab.evaluators.tabular import TabularEvaluator
 from naslab.runner import Budget, run_search
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT = REPO / "data" / "nb201_digits.h5"
-STRATEGY_DIR = REPO / "conf" / "strategy"
+DEFAULT = REPO / "naslab" / "data" / "nb201_digits.h5"
+STRATEGY_DIR = REPO / "naslab" / "conf" / "strategy"
 
 
 def factory(spec: str):
@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--strategies", nargs="*",
-                        help="names in conf/strategy, optionally with knobs: reinforce:learning_rate=0.01 "
+                        help="names in naslab/conf/strategy, optionally with knobs: reinforce:learning_rate=0.01 "
                         "(default: every single-objective one)")
     args = parser.parse_args()
     if not args.benchmark.is_file():

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_BENCHMARK = REPO / "data" / "nb201_digits.h5"
-PRESET = REPO / "conf" / "experiment" / "digits_comparison.yaml"
+DEFAULT_BENCHMARK = REPO / "naslab" / "data" / "nb201_digits.h5"
+PRESET = REPO / "naslab" / "conf" / "experiment" / "digits_comparison.yaml"
 
 
 def preset_strategies() -> list[str]:

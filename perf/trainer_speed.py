@@ -3,7 +3,7 @@
     python perf/trainer_speed.py [--archs 12] [--seeds 6]
 
 Trains the same architectures (random canonical classes), each with the same seeds,
-under the digits build recipe (conf/build.yaml), three ways, all using the machine's
+under the digits build recipe (naslab/conf/build.yaml), three ways, all using the machine's
 cores:
 
 * plain, 1 process x all threads: one network at a time (the textbook loop);
@@ -34,7 +34,7 @@ def _recipe():
 
     from naslab.training.trainer import Recipe
 
-    cfg = OmegaConf.load(REPO / "conf" / "build.yaml")
+    cfg = OmegaConf.load(REPO / "naslab" / "conf" / "build.yaml")
     fields = dict(OmegaConf.to_container(cfg.recipe))
     fields["dataset"] = cfg.dataset
     return Recipe.from_mapping(fields)

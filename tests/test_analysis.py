@@ -19,7 +19,7 @@ from naslab.benchmarks.synthetic import write_synthetic_benchmark
 from naslab.sweep import run_sweep
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BENCHMARK = REPO_ROOT / "data" / "nb201_digits.h5"
+DEFAULT_BENCHMARK = REPO_ROOT / "naslab" / "data" / "nb201_digits.h5"
 STRATEGIES = ("evolution", "genetic", "local_search", "random")
 SEEDS = 10
 QUERIES = 40

@@ -29,7 +29,7 @@ TINY = [
 
 
 def _config(**overrides):
-    base = OmegaConf.load(REPO / "conf" / "build.yaml")
+    base = OmegaConf.load(REPO / "naslab" / "conf" / "build.yaml")
     base.pop("hydra")
     dotlist = [o for o in TINY] + [f"{k}={v}" for k, v in overrides.items()]
     return OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))

@@ -17,7 +17,7 @@ from naslab.app import register_resolvers
 from naslab.spaces import get_space
 
 REPO = Path(__file__).resolve().parent.parent
-CONF = REPO / "conf"
+CONF = REPO / "naslab" / "conf"
 
 
 def naslab(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -109,7 +109,7 @@ GROUPS = [d.name for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra
 def test_every_config_in_every_group_composes_and_instantiates(group, synthetic_path):
     register_resolvers()
     options = _group_options(group)
-    assert options, f"conf/{group} is empty"
+    assert options, f"naslab/conf/{group} is empty"
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         for option in options:
             cfg = compose(config_name="config", overrides=[f"{group}={option}", f"benchmark.path={synthetic_path}"]
@@ -124,7 +124,7 @@ def test_every_config_in_every_group_composes_and_instantiates(group, synthetic_
                     raise
                 assert callable(obj) or obj is not None
             else:
-                assert "path" in node.keys(), f"conf/{group}/{option}.yaml has neither _target_ nor path"
+                assert "path" in node.keys(), f"naslab/conf/{group}/{option}.yaml has neither _target_ nor path"
 
 
 def test_missing_imported_benchmark_names_the_import_command(tmp_path):

@@ -17,7 +17,7 @@ from naslab.runner import Budget, run_search
 from naslab.spaces import get_space
 from naslab.spaces.macro import MacroSpace
 
-STRATEGY_DIR = Path(__file__).resolve().parent.parent / "conf" / "strategy"
+STRATEGY_DIR = Path(__file__).resolve().parent.parent / "naslab" / "conf" / "strategy"
 STRATEGIES = sorted(p.stem for p in STRATEGY_DIR.glob("*.yaml"))
 
 

@@ -1,7 +1,7 @@
 """REINFORCE, Optuna samplers, Hyperband/BOHB, NSGA-II, Pareto geometry, objectives, workers.
 
 The shared contract suite (test_strategy_contract.py) checks budgets, validity,
-determinism and failures for every conf/strategy yaml; these tests check what each
+determinism and failures for every naslab/conf/strategy yaml; these tests check what each
 of these strategies is *supposed to do*.
 """
 
@@ -38,7 +38,7 @@ from naslab.strategies.base import Query, SearchContext, validation_accuracy
 from naslab.strategies.hyperband import BOHB, Hyperband, bracket_sizes, rung_fidelities
 from naslab.strategies.reinforce import ExponentialMovingAverage, LSTMReinforce, Reinforce
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
+CONF = Path(__file__).resolve().parent.parent / "naslab" / "conf"
 SPACE = get_space("nb201")
 TARGET = (2, 0, 3, 1, 4, 2)
 

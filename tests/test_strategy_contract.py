@@ -1,4 +1,4 @@
-"""The contract every strategy in conf/strategy/ must keep (one suite for all).
+"""The contract every strategy in naslab/conf/strategy/ must keep (one suite for all).
 
 Each strategy runs against synthetic benchmarks: it must respect the budget,
 propose only valid architectures, give the same trajectory for the same seed,
@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 from naslab.evaluators.tabular import TabularEvaluator
 from naslab.runner import Budget, run_search
 
-STRATEGY_DIR = Path(__file__).resolve().parent.parent / "conf" / "strategy"
+STRATEGY_DIR = Path(__file__).resolve().parent.parent / "naslab" / "conf" / "strategy"
 STRATEGIES = sorted(p.stem for p in STRATEGY_DIR.glob("*.yaml"))
 
 

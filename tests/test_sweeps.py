@@ -17,7 +17,7 @@ from naslab.jobs import FAILED_FILE
 from naslab.sweep import SweepError, run_sweep
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BENCHMARK = REPO_ROOT / "data" / "nb201_digits.h5"
+DEFAULT_BENCHMARK = REPO_ROOT / "naslab" / "data" / "nb201_digits.h5"
 STRATEGIES = ("random", "evolution")
 
 
@@ -169,7 +169,7 @@ def compose_with(overrides: list[str]):
     from naslab.app import register_resolvers
 
     register_resolvers()
-    with initialize_config_dir(str(REPO_ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(str(REPO_ROOT / "naslab" / "conf"), version_base="1.3"):
         return compose("config", overrides=overrides, return_hydra_config=True)
 
 
@@ -215,5 +215,5 @@ def test_comparison_preset_is_eight_strategies_by_100_seeds_by_300_queries() -> 
     strategies = str(params.strategy).split(",")
     assert len(strategies) == len(set(strategies)) == 8 and params.seed == "range(0,100)"
     assert cfg.budget.queries == 300 and cfg.benchmark.name == "digits"
-    assert all((REPO_ROOT / "conf" / "strategy" / f"{s}.yaml").is_file() for s in strategies)
+    assert all((REPO_ROOT / "naslab" / "conf" / "strategy" / f"{s}.yaml").is_file() for s in strategies)
     assert str(cfg.hydra.sweep.dir) == "multirun/digits_comparison"  # fixed: a re-run skips finished runs

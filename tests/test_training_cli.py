@@ -28,7 +28,7 @@ def test_bad_arch_string_is_one_sentence(tmp_path: Path) -> None:
 
 
 def test_unknown_dataset_is_one_sentence(tmp_path: Path) -> None:
-    cfg = OmegaConf.load(REPO / "conf" / "train.yaml")
+    cfg = OmegaConf.load(REPO / "naslab" / "conf" / "train.yaml")
     cfg.pop("hydra")
     cfg.arch, cfg.dataset = ARCH, "imagenet"
     with pytest.raises(RetrainError, match="unknown dataset 'imagenet'"):
