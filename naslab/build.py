@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from naslab.files import publish
 from naslab.training.trainer import METRIC_NAMES, Recipe
 
 MANIFEST = "manifest.json"
@@ -105,7 +106,7 @@ def _atomic_write_bytes(path: Path, write: Any) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from naslab.files import publish
 from naslab.runner import TRAJECTORY_COLUMNS, Trajectory
 
 TRAJECTORY_FILE = "trajectory.csv"
@@ -25,7 +26,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", newline="") as f:
             f.write(text)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

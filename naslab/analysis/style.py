@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from naslab.files import publish
+
 STRATEGY_COLOURS = {
     "random": "#5f5f5f",
     "evolution": "#0072b2",
@@ -82,7 +84,7 @@ def save_figure(fig: Any, out_dir: Path, stem: str, formats: tuple[str, ...] = (
             metadata = {"CreationDate": None} if fmt == "pdf" else {"Date": None} if fmt == "svg" \
                 else {"Software": None}
             fig.savefig(tmp, format=fmt, metadata=metadata)
-            os.replace(tmp, target)
+            publish(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

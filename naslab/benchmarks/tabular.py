@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from naslab.files import publish
 from naslab.spaces import CategoricalSpace
 from naslab.spaces.registry import get_space
 
@@ -316,8 +317,7 @@ def write_benchmark(path: str | os.PathLike[str], bench: TabularBenchmark, compr
                 f.attrs[key] = "" if value is None else value
         if compress:
             load_benchmark(tmp_name)  # must read back and validate before it replaces anything
-        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; a data file is world-readable
-        os.replace(tmp_name, path)
+        publish(tmp_name, path)  # mkstemp made it private
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
