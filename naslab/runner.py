@@ -44,6 +44,14 @@ TRAJECTORY_COLUMNS = (
 )
 
 
+# a time-only budget whose clock stood still for this many results in a row can never end
+STALLED_RESULTS = 10_000
+
+
+class BudgetError(ValueError):
+    """A budget that cannot end (one sentence for the user)."""
+
+
 @dataclass(frozen=True)
 class Budget:
     """Stop after ``queries`` evaluations and/or ``sim_seconds`` of simulated time."""
@@ -104,6 +112,11 @@ def run_search(
         raise ValueError(f"workers must be >= 1, got {num_workers}")
     if fidelity is not None and fidelity not in evaluator.fidelities:
         raise ValueError(f"fidelity {fidelity} is not available; the evaluator has epochs {list(evaluator.fidelities)}")
+    if budget.queries is None and not getattr(evaluator, "charges_time", True):
+        raise BudgetError(
+            f"budget.sim_seconds={budget.sim_seconds} alone never ends here: the benchmark has no training "
+            "times, so every query costs 0 simulated seconds; set budget.queries"
+        )
     strategy_rng, trial_rng = trial_seeds(seed)
     context = SearchContext(
         space=evaluator.space,
@@ -138,6 +151,7 @@ def run_search(
     inc_val = math.nan
     inc_test = math.nan
     regret = math.nan
+    stalled = 0  # results in a row that moved the simulated clock by nothing
 
     while True:
         while free_workers and started < max_queries and not out_of_time:
@@ -162,6 +176,15 @@ def run_search(
         if finish > max_time:
             out_of_time = True  # results still running elsewhere may finish in time
             continue
+        if finish > now or max_queries < math.inf:
+            stalled = 0
+        else:
+            stalled += 1
+            if stalled >= STALLED_RESULTS:
+                raise BudgetError(
+                    f"budget.sim_seconds={budget.sim_seconds} cannot end: {stalled} queries in a row cost 0 "
+                    f"simulated seconds (the evaluator stores no training time for them); set budget.queries"
+                )
         now = finish
         score = objective(result) if result.epoch >= target_epoch else -math.inf
         if score > inc_score:

@@ -28,6 +28,11 @@ class Evaluator(Protocol):
         bad training: returns a failed Result instead."""
         ...
 
+    @property
+    def charges_time(self) -> bool:
+        """Whether evaluations cost simulated seconds (False: a time budget alone never ends)."""
+        ...
+
     def reference_test_acc(self, arch: Arch) -> float:
         """Seed-mean full-fidelity test accuracy of ``arch`` (NaN if unknown)."""
         ...

@@ -201,6 +201,10 @@ class SurrogateEvaluator:
 
     # ----- the evaluator protocol ------------------------------------------------------
     @property
+    def charges_time(self) -> bool:
+        return self._cost is not None and bool(np.max(self._cost, initial=0.0) > 0)
+
+    @property
     def fidelities(self) -> tuple[int, ...]:
         return tuple(int(e) for e in self.benchmark.epochs)
 

@@ -61,6 +61,10 @@ class TabularEvaluator:
     def fidelities(self) -> tuple[int, ...]:
         return tuple(int(e) for e in self.benchmark.epochs)
 
+    @property
+    def charges_time(self) -> bool:
+        return self._time is not None and bool(np.nanmax(self._time, initial=0.0) > 0)
+
     def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
         i = self._index[arch]
         if fidelity is None:

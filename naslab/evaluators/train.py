@@ -179,6 +179,8 @@ class TrainEvaluator:
     def fidelities(self) -> tuple[int, ...]:
         return tuple(self._epochs)
 
+    charges_time = True  # every training is timed
+
     def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
         arch = self.space.validate(arch)
         index = self.space.index(arch)
