@@ -151,6 +151,9 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         on_result=progress,
     )
     inc = trajectory.incumbent
+    sources = evaluator.metric_sources() if hasattr(evaluator, "metric_sources") else None
+    if sources is not None and ("validation metric" in sources["regret"] or sources["regret"].startswith("none")):
+        log.warning("regret: %s", sources["regret"])
     strategy_name = strategy_name or str(cfg.strategy.get("_target_", "?")).rsplit(".", 1)[-1]
     dataset = benchmark.dataset if benchmark is not None else str(cfg.get("dataset", "digits"))
     retrain = retrain_command(inc.arch, dataset) if inc is not None else None
@@ -173,6 +176,8 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         },
         "best_test_acc_in_benchmark": json_float(evaluator.best_test_acc()),
         "final_regret": json_float(trajectory.regret),
+        # file, metric, dataset and split of every number above: nobody mistakes one test set for another
+        "metrics": sources,
         "retrain_command": retrain,
         "benchmark": None
         if benchmark is None

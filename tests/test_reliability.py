@@ -71,3 +71,72 @@ def test_time_budget_ends_when_queries_stop_costing_time(synthetic_bench_with_fa
 
     with pytest.raises(ValueError, match=r"cost 0 simulated seconds.*budget\.queries"):
         run_search(bounded(make), TabularEvaluator(bench), seed=0, budget=Budget(queries=None, sim_seconds=1e9))
+
+
+# ----- point 2: no number that was never measured --------------------------------------------
+@pytest.fixture(scope="module")
+def digits_bench():
+    from naslab.app import EMBEDDED_BENCHMARK
+    from naslab.benchmarks.tabular import load_benchmark
+
+    return load_benchmark(EMBEDDED_BENCHMARK)
+
+
+def _train_recipe(**changes):
+    from omegaconf import OmegaConf
+
+    from naslab.app import CONFIG_DIR
+
+    recipe = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "evaluator" / "train.yaml").recipe)
+    recipe.update(changes)
+    return recipe
+
+
+def test_train_evaluator_uses_a_reference_only_of_the_same_recipe(digits_bench):
+    pytest.importorskip("torch")
+    from naslab.evaluators.train import TrainEvaluator
+
+    arch = digits_bench.space.arch(1234)
+    same = TrainEvaluator(benchmark=digits_bench, recipe=_train_recipe(), cache_path=None)
+    assert same.reference_test_acc(arch) == pytest.approx(digits_bench.table("test_acc")[1234])
+    assert "nb201_digits.h5" in same.metric_sources()["regret"]
+    other = TrainEvaluator(benchmark=digits_bench, recipe=_train_recipe(epochs=2, eval_epochs=[1, 2]),
+                           cache_path=None)
+    assert math.isnan(other.reference_test_acc(arch)) and math.isnan(other.best_test_acc())
+    assert "recipe differs" in other.metric_sources()["regret"]
+    assert "measured" in other.metric_sources()["test_acc"]
+
+
+def test_a_misspelt_test_metric_is_refused(synthetic_bench):
+    with pytest.raises(ValueError, match=r"test_metric 'nosuch' is not in .*test_acc"):
+        TabularEvaluator(synthetic_bench, test_metric="nosuch")
+
+
+def test_without_test_values_regret_is_on_the_validation_metric_and_says_so():
+    bench = make_synthetic_benchmark(epochs=(4, 12))
+    del bench.metrics["test_acc"]
+    evaluator = TabularEvaluator(bench)
+    trajectory = run_search(RandomSearch, evaluator, seed=0, budget=Budget(queries=40))
+    assert math.isfinite(trajectory.regret) and trajectory.regret >= 0
+    assert "val_acc" in evaluator.metric_sources()["regret"]
+    assert "no test" in evaluator.metric_sources()["test_acc"]
+
+
+def test_summary_names_dataset_and_split_of_every_metric(tmp_path):
+    from omegaconf import OmegaConf
+
+    from naslab.app import CONFIG_DIR, register_resolvers, run_from_config
+
+    register_resolvers()
+    cfg = OmegaConf.load(CONFIG_DIR / "config.yaml")
+    cfg.benchmark = OmegaConf.load(CONFIG_DIR / "benchmark" / "digits.yaml")
+    cfg.evaluator = OmegaConf.load(CONFIG_DIR / "evaluator" / "tabular.yaml")
+    cfg.strategy = OmegaConf.load(CONFIG_DIR / "strategy" / "random.yaml")
+    cfg.objective = None
+    cfg.budget.queries = 20
+    del cfg["defaults"], cfg["hydra"]
+    summary = run_from_config(cfg, tmp_path / "run", "random")
+    metrics = summary["metrics"]
+    assert set(metrics) >= {"val_acc", "test_acc", "regret"}
+    assert "digits" in metrics["val_acc"] and "validation" in metrics["val_acc"]
+    assert "test" in metrics["test_acc"] and "nb201_digits.h5" in metrics["regret"]

@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 
 from naslab.benchmarks.tabular import TabularBenchmark
+from naslab.evaluators.tabular import describe_metric, resolve_test_metric
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.surrogates.features import encode_all, resolve_encoding, with_statics
@@ -95,7 +96,7 @@ class SurrogateEvaluator:
         self.reference = reference
         self.seed = int(seed)
         self.val_metric = val_metric
-        self.test_metric = test_metric if benchmark.has(test_metric) else None
+        self.test_metric = resolve_test_metric(benchmark, test_metric)
         benchmark.metric(val_metric)  # one-sentence KeyError if it is missing
         encoding = resolve_encoding(self.space, encoding)
         statics = tuple(n for n in STATIC_FEATURES if use_statics and n in benchmark.static)
@@ -120,8 +121,11 @@ class SurrogateEvaluator:
         predicted_test = self._mean.get("test", self._mean["val"])[:, -1]
         if reference == "benchmark" and true_test is not None and np.isfinite(true_test).any():
             self._reference = true_test.astype(np.float64)
+            self._reference_text = f"true seed-mean {self.test_metric} in {benchmark.label}"
         else:
             self._reference = predicted_test
+            self._reference_text = (f"the surrogate's predicted {self.test_metric or val_metric} "
+                                    f"(fitted on {benchmark.label})")
         self._best = float(np.nanmax(self._reference))
 
     # ----- fitting ---------------------------------------------------------------------
@@ -255,3 +259,14 @@ class SurrogateEvaluator:
 
     def best_test_acc(self) -> float:
         return self._best
+
+    def metric_sources(self) -> dict[str, str]:
+        """Where each number of the run comes from: predicted by a surrogate of which file and metric."""
+        b = self.benchmark
+        test = (f"predicted from {describe_metric(b, self.test_metric)}" if self.test_metric is not None
+                else f"none: {b.label} has no test values")
+        regret = f"best minus the incumbent's value of {self._reference_text}"
+        if self.test_metric is None:
+            regret += f" (on the validation metric {self.val_metric}: the benchmark has no test values)"
+        return {"val_acc": f"predicted from {describe_metric(b, self.val_metric)}", "test_acc": test,
+                "regret": regret}

@@ -40,7 +40,9 @@ class TabularEvaluator:
         self.seed_mode = seed_mode
         b = benchmark
         self._val = b.metric(val_metric)
-        self._test = b.metric(test_metric) if b.has(test_metric) else None
+        self.val_metric = val_metric
+        self.test_metric = resolve_test_metric(b, test_metric)
+        self._test = b.metric(self.test_metric) if self.test_metric is not None else None
         self._val_loss = b.metrics.get("val_loss")
         self._time = b.metrics.get("train_time_s")
         self._positions = {int(e): i for i, e in enumerate(b.epochs)}
@@ -54,7 +56,9 @@ class TabularEvaluator:
         # then shared: a repeated query costs one dict and one list lookup
         self._answers: dict[tuple[int, int], list[Result | None]] = {}
         self._columns: dict[tuple[int, int], dict[str, list[float]]] = {}
-        self._reference = b.table(test_metric).tolist() if self._test is not None else None
+        # no test values at all: regret is measured on the search signal (metric_sources says so)
+        self.reference_metric = self.test_metric or val_metric
+        self._reference = b.table(self.reference_metric).tolist()
         self._best = float(np.nanmax(self._reference)) if self._reference is not None else math.nan
 
     @property
@@ -126,12 +130,41 @@ class TabularEvaluator:
         )
 
     def reference_test_acc(self, arch: Arch) -> float:
-        if self._reference is None:
-            return math.nan
         return self._reference[self._index[arch]]
+
+    def metric_sources(self) -> dict[str, str]:
+        """Where each number of the run comes from: file, metric, dataset and split."""
+        b = self.benchmark
+        out = {"val_acc": describe_metric(b, self.val_metric)}
+        out["test_acc"] = (describe_metric(b, self.test_metric) if self.test_metric is not None
+                           else f"none: {b.label} has no test values")
+        out["regret"] = f"best seed-mean {self.reference_metric} at the last epoch in {b.label} minus the incumbent's"
+        if self.test_metric is None:
+            out["regret"] += f" (on the validation metric {self.val_metric}: the benchmark has no test values)"
+        return out
 
     def best_test_acc(self) -> float:
         return self._best
+
+
+def resolve_test_metric(bench: TabularBenchmark, name: str) -> str | None:
+    """``name`` if the benchmark has it; None if it has no test values at all (and ``name``
+    is the default); a misspelt or absent name is refused in one sentence."""
+    if bench.has(name):
+        return name
+    tests = sorted(m for m in bench.metrics if "test" in m)
+    if name == "test_acc" and not tests:
+        return None
+    raise ValueError(
+        f"test_metric {name!r} is not in {bench.label}; its test metrics are {tests or 'none'} "
+        f"(all metrics: {sorted(bench.metrics)})"
+    )
+
+
+def describe_metric(bench: TabularBenchmark, name: str) -> str:
+    """``FILE /metrics/NAME (dataset D): meaning`` from the file's own description."""
+    meaning = (bench.attrs.get("description") or {}).get(name, "no description in the file")
+    return f"{bench.label} /metrics/{name} (dataset {bench.dataset}): {meaning}"
 
 
 def _as_list(values: np.ndarray | None) -> list[float] | None:
