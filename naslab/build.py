@@ -133,10 +133,8 @@ def prepare_work_dir(work_dir: Path, plan: BuildPlan, command: str) -> dict[str,
 
 
 # ----- workers ------------------------------------------------------------------------
-def _init_worker(plan: BuildPlan, threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
+def _init_worker(plan: BuildPlan) -> None:
+    # threads: naslab's policy (naslab.threads), applied when a spawned worker imports naslab
     from naslab.training.data import load_dataset
 
     r = plan.recipe
@@ -237,12 +235,12 @@ def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, work
     if workers == 1:
         # in this process: no pool to start, and it works inside launchers whose job
         # processes may not have children (a SLURM/joblib job with one core)
-        _init_worker(plan, 1)
+        _init_worker(plan)
         for task in tasks:
             progress.update(_run_chunk(task)[1])
         return len(pending)
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init_worker, initargs=(plan, 1)) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(plan,)) as pool:
         for _chunk, count in pool.imap_unordered(_run_chunk, tasks):
             progress.update(count)
     return len(pending)

@@ -1,8 +1,10 @@
 """Speed of the surrogate: refit time, predict-all time, and a whole BANANAS run.
 
-    python perf/surrogate_speed.py                 # nthread 2, NB201 synthetic benchmark
-    python perf/surrogate_speed.py --nthread 1 --repeats 5
+    python perf/surrogate_speed.py                 # naslab's thread policy (1 thread), NB201 synthetic benchmark
+    python perf/surrogate_speed.py --nthread 2 --repeats 5
 
+Threads follow :mod:`naslab.threads` (one per process) unless ``--nthread`` says
+otherwise; ``perf/threads_speed.py`` compares 1 and 2 threads side by side.
 Goals (issue 5): a refit at n = 300 in <= 0.3 s on 2 cores; a 300-query BANANAS run in
 <= 60 s. Every figure is the median of ``--repeats`` runs, and each is compared with
 naive baselines measured in the same process, because the machine is shared and
@@ -18,6 +20,7 @@ absolute times drift:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -37,11 +40,16 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nthread", type=int, default=2, help="threads per fit (default 2)")
+    parser.add_argument("--nthread", type=int, default=None,
+                        help="threads per fit (default: naslab's thread policy, naslab.threads)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats per figure; the median is printed")
     parser.add_argument("--sizes", default="50,100,300,1000", help="training sizes (default 50,100,300,1000)")
     parser.add_argument("--skip-run", action="store_true", help="skip the 300-query BANANAS run")
     args = parser.parse_args(argv)
+    from naslab.threads import current_threads
+
+    if args.nthread is None:
+        args.nthread = current_threads() or (os.cpu_count() or 1)  # None: the user lifted the policy
     if args.nthread < 1 or args.repeats < 1:
         print("error: --nthread and --repeats must be >= 1", file=sys.stderr)
         return 2

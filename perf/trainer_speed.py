@@ -3,14 +3,16 @@
     python perf/trainer_speed.py [--archs 12] [--seeds 6]
 
 Trains the same architectures (random canonical classes), each with the same seeds,
-under the digits build recipe (naslab/conf/build.yaml), three ways, all using the machine's
-cores:
+under the digits build recipe (naslab/conf/build.yaml), each way using all the machine's
+cores, one thread per process (naslab's thread policy, :mod:`naslab.threads`):
 
-* plain, 1 process x all threads: one network at a time (the textbook loop);
-* plain, one process per core x 1 thread;
+* plain, one process per core x 1 thread: one network at a time (the textbook loop);
 * fast: all seeds of an architecture as replicas of one channels-last network, one
   process per core x 1 thread (how ``python -m naslab.build`` runs).
 
+``--multithread`` adds the textbook setting, plain in 1 process x all threads (a
+quarter of an hour on a loaded 2-core machine: two threads per process are 10-31x
+slower there; perf/threads_speed.py compares the settings on small work items).
 Prints trainings/s (one architecture x one seed), architectures/s (all seeds) and the
 ratio fast / best plain. If a CUDA GPU is present it also times both trainers there.
 The machine may be shared: compare the ratio, measured in the same run.
@@ -44,9 +46,9 @@ _STATE: dict = {}
 
 
 def _init(threads: int) -> None:
-    import torch
+    from naslab.threads import set_threads
 
-    torch.set_num_threads(threads)
+    set_threads(threads)  # torch, BLAS and OpenMP alike; importing naslab alone would set 1
     from naslab.training.data import load_dataset
 
     recipe = _recipe()
@@ -80,6 +82,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="plain vs fast trainer speed")
     parser.add_argument("--archs", type=int, default=12)
     parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--multithread", action="store_true",
+                        help="also time the plain loop in 1 process x all cores' threads (slow under load)")
     args = parser.parse_args()
     from naslab.spaces import get_space
 
@@ -94,9 +98,10 @@ def main() -> None:
     print(f"{len(archs)} architectures x {len(seeds)} seeds = {trainings} trainings, {cores} cores")
 
     results = {}
-    wall, plain_acc = _timed_pool(1, cores, _plain_job, [(a, s, "cpu") for a in archs for s in seeds])
-    results[f"plain, 1 process x {cores} threads"] = wall
-    wall, _ = _timed_pool(cores, 1, _plain_job, [(a, s, "cpu") for a in archs for s in seeds])
+    if args.multithread:
+        wall, _ = _timed_pool(1, cores, _plain_job, [(a, s, "cpu") for a in archs for s in seeds])
+        results[f"plain, 1 process x {cores} threads"] = wall
+    wall, plain_acc = _timed_pool(cores, 1, _plain_job, [(a, s, "cpu") for a in archs for s in seeds])
     results[f"plain, {cores} processes x 1 thread"] = wall
     wall, fast_acc = _timed_pool(cores, 1, _fast_job, [(a, seeds, "cpu") for a in archs])
     results[f"fast (seeds batched), {cores} processes x 1 thread"] = wall
@@ -104,8 +109,9 @@ def main() -> None:
         print(f"  {name:48s} {trainings / seconds:7.2f} trainings/s  {len(archs) / seconds:6.3f} archs/s  ({seconds:.1f} s)")
     best_plain = min(v for k, v in results.items() if k.startswith("plain"))
     fast = results[f"fast (seeds batched), {cores} processes x 1 thread"]
-    print(f"ratio fast / best plain: {best_plain / fast:.2f}x   fast / plain 1 process: "
-          f"{results[f'plain, 1 process x {cores} threads'] / fast:.2f}x")
+    print(f"ratio fast / best plain: {best_plain / fast:.2f}x")
+    if args.multithread:
+        print(f"fast / plain 1 process x {cores} threads: {results[f'plain, 1 process x {cores} threads'] / fast:.2f}x")
     plain_mean = np.asarray(plain_acc).reshape(len(archs), len(seeds)).mean(1)
     print(f"same answers: mean |val_acc plain - fast| over archs = {np.abs(plain_mean - np.asarray(fast_acc)).mean():.2f} points")
 
