@@ -2,18 +2,18 @@
 
 ``synthetic``  the planted-optimum synthetic NB201 benchmark (tests only, never real data)
 ``digits``     the embedded default, ``naslab/data/nb201_digits.h5``
-``nb201-c10``  NAS-Bench-201 CIFAR-10 (published): ``$NASLAB_DATA/nb201_c10.h5`` (default
-               ``data/imported/``) if it was imported, else imported in memory from
+``nb201-c10``  NAS-Bench-201 CIFAR-10 (published): ``nb201_c10.h5`` in naslab's data folder
+               (:func:`naslab.paths.data_dir`) if it was imported, else imported in memory from
                ``../shared/benchmarks`` with naslab's importer (nothing is written)
 anything else  a path to a naslab HDF5 benchmark file
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from naslab.benchmarks.tabular import TabularBenchmark, load_benchmark
+from naslab.paths import data_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared" / "benchmarks"
@@ -32,7 +32,7 @@ def resolve_benchmark(spec: str) -> TabularBenchmark:
             raise ValueError(f"the digits benchmark {path} does not exist yet (it is built by python -m naslab.build)")
         return load_benchmark(path)
     if spec == "nb201-c10":
-        imported = Path(os.environ.get("NASLAB_DATA", REPO_ROOT / "data" / "imported")) / "nb201_c10.h5"
+        imported = data_dir() / "nb201_c10.h5"
         if imported.is_file():
             return load_benchmark(imported)
         from naslab.benchmarks.importers.nb201_csv import import_nb201_c10

@@ -14,15 +14,11 @@ from omegaconf import DictConfig, OmegaConf
 from naslab import __version__
 from naslab.benchmarks.tabular import TabularBenchmark, load_benchmark
 from naslab.outputs import atomic_write_text, file_sha256, json_float, write_run
+from naslab.paths import CONFIG_DIR, EMBEDDED_BENCHMARK, PACKAGE_DIR, checkout_root, data_dir  # noqa: F401
 from naslab.runner import Budget, Trajectory, run_search
 from naslab.strategies.base import validation_accuracy
 
 log = logging.getLogger("naslab")
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parent
-CONFIG_DIR = PACKAGE_DIR / "conf"
-EMBEDDED_BENCHMARK = PACKAGE_DIR / "data" / "nb201_digits.h5"
 
 
 class ConfigError(ValueError):
@@ -30,8 +26,9 @@ class ConfigError(ValueError):
 
 
 def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("naslab_root"):
-        OmegaConf.register_new_resolver("naslab_root", lambda: str(REPO_ROOT))
+    if not OmegaConf.has_resolver("naslab_data"):
+        # not cached: NASLAB_DATA may change between runs of one process (tests, notebooks)
+        OmegaConf.register_new_resolver("naslab_data", lambda: str(data_dir()), use_cache=False)
     if not OmegaConf.has_resolver("naslab_package"):
         OmegaConf.register_new_resolver("naslab_package", lambda: str(PACKAGE_DIR))
     if not OmegaConf.has_resolver("basename"):
@@ -112,8 +109,11 @@ def git_dirty() -> bool | None:
     """Whether tracked files differed from that commit (None: not a git checkout); once per process."""
     import subprocess
 
+    root = checkout_root()
+    if root is None:
+        return None
     try:
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
                                 capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None

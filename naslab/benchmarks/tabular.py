@@ -331,17 +331,16 @@ def provenance(**extra: Any) -> dict[str, Any]:
     from datetime import datetime, timezone
 
     from naslab import __version__
+    from naslab.paths import checkout_root
 
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
+    root, commit = checkout_root(), "unknown"
+    if root is not None:  # an installed wheel has no commit to name
+        try:
+            commit = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+            ).stdout.strip() or "unknown"
+        except (OSError, subprocess.SubprocessError):
+            pass
     info: dict[str, Any] = {
         "created_by": f"naslab {__version__} (git {commit})",
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
