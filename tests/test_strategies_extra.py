@@ -123,9 +123,7 @@ def test_rank_shaping_and_failures_give_bounded_rewards():
     assert policy._reward(failed_result("x")) == pytest.approx(1 / 3)  # as bad as the worst so far
 
 
-def test_lstm_controller_is_reproducible_and_leaves_torch_threads_alone():
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
+def test_lstm_controller_is_reproducible():
     runs = []
     for _ in range(2):
         policy = LSTMReinforce(context(5), batch_size=4)
@@ -136,7 +134,7 @@ def test_lstm_controller_is_reproducible_and_leaves_torch_threads_alone():
             archs.append(arch)
         runs.append(archs)
     assert runs[0] == runs[1]
-    assert torch.get_num_threads() == threads
+    assert len(set(runs[0])) > 6  # a policy that has not collapsed: the runs could have differed
 
 
 # ----- Hyperband / BOHB ------------------------------------------------------------------

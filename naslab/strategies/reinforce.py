@@ -10,8 +10,8 @@ A policy over the space's decisions is trained with the policy gradient
   and bias correction, updated with the reward *before* the advantage is taken.
   Pure numpy: no torch needed, ~20 µs per step.
 * :class:`LSTMReinforce` — Zoph & Le's controller: an LSTM emits the decisions one
-  after another, each conditioned on the previous choices (torch, CPU, imported
-  only when this strategy is built).
+  after another, each conditioned on the previous choices (numpy; the same network
+  and Adam as torch's, checked against torch autograd in the tests).
 
 Reward = ``self.score(result)`` (validation accuracy, or a scalarized objective),
 optionally shaped: ``rank`` replaces it by its quantile among the results told so
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -188,19 +188,20 @@ class Reinforce(_PolicyGradient):
 
 
 class LSTMReinforce(_PolicyGradient):
-    """Zoph & Le's LSTM controller: decisions emitted one after another (torch, CPU).
+    """Zoph & Le's LSTM controller: decisions emitted one after another (numpy).
 
     The input at step ``d`` is an embedding of the choice made at step ``d − 1``
     (a learned start vector at step 0); a linear head per decision gives its
     logits, divided by ``temperature`` and, if ``tanh_constant`` is set, squashed to
     ``c · tanh(logits)`` (ENAS). Weights start uniform in ±0.1 (ENAS), drawn from
-    the run's generator so runs are reproducible without touching torch's global seed.
+    the run's generator so runs are reproducible.
 
     Archs are sampled ``batch_size`` at a time from one policy and the policy is
     updated once per ``batch_size`` told results (Zoph & Le's batch of m child
-    models): torch's per-call overhead, not arithmetic, dominates a controller this
-    small, and a batch divides it. Torch runs single-threaded while the controller
-    works (two threads were 6x slower on a loaded 2-core machine).
+    models). The network is :class:`~naslab.strategies.lstm_controller.LSTMController`:
+    the torch version's arithmetic in numpy, without torch's per-call overhead (which,
+    not arithmetic, was the time of a controller this small), checked against torch
+    autograd in the tests.
     """
 
     def __init__(
@@ -220,64 +221,20 @@ class LSTMReinforce(_PolicyGradient):
             raise ValueError(
                 f"LSTMReinforce: hidden_size and batch_size must be >= 1, got {hidden_size}, {batch_size}"
             )
+        from naslab.strategies.lstm_controller import LSTMController
+
         self.batch_size = batch_size
+        self.tanh_constant = tanh_constant
         self._proposals: list[Arch] = []  # sampled from the current policy, not yet asked
         self._told: list[tuple[Arch, float]] = []  # (arch, advantage) awaiting an update
-        try:
-            import torch
-        except ModuleNotFoundError:
-            raise ModuleNotFoundError(
-                "the LSTM controller (strategy=reinforce_lstm) needs torch; install it with "
-                "pip install 'naslab[train]' or use strategy=reinforce (numpy)"
-            ) from None
-        self._torch = torch
-        self.tanh_constant = tanh_constant
-        self._controller = _build_controller(torch, self.space.cardinalities, hidden_size)
-        with torch.no_grad():
-            for parameter in self._controller.parameters():
-                values = self.rng.uniform(-0.1, 0.1, tuple(parameter.shape))
-                parameter.copy_(torch.from_numpy(values).to(parameter.dtype))
-        self._optimizer = torch.optim.Adam(self._controller.parameters(), lr=learning_rate)
-
-    def _logits(self, hidden: Any, decision: int) -> Any:
-        logits = self._controller.heads[decision](hidden[0]) / self.temperature
-        if self.tanh_constant is not None:
-            logits = self.tanh_constant * self._torch.tanh(logits)
-        return logits
-
-    def _unroll(self, n: int, archs: list[Arch] | None = None) -> tuple[list[list[int]], Any, Any]:
-        """Sample ``n`` archs (``archs`` None) or score ``archs``; return choices, log-probs, entropies."""
-        torch = self._torch
-        c = self._controller
-        inputs = c.start.expand(n, -1)
-        hidden = None
-        choices: list[list[int]] = [[] for _ in range(n)]
-        log_prob = torch.zeros(n, dtype=torch.float64)
-        entropy = torch.zeros(n, dtype=torch.float64)
-        u = self.rng.random((n, self.space.num_decisions)) if archs is None else None
-        given = np.asarray(archs, dtype=np.int64) if archs is not None else None
-        for d in range(self.space.num_decisions):
-            hidden = c.cell(inputs, hidden)
-            log_p = torch.log_softmax(self._logits(hidden, d), dim=-1)
-            if given is None:
-                assert u is not None
-                cumulative = np.cumsum(log_p.exp().detach().numpy(), axis=1)
-                picked = np.minimum((cumulative <= u[:, d : d + 1]).sum(axis=1), cumulative.shape[1] - 1)
-            else:
-                picked = given[:, d]
-            index = torch.from_numpy(picked.astype(np.int64))
-            log_prob = log_prob + log_p.gather(1, index[:, None])[:, 0]
-            entropy = entropy - (log_p.exp() * log_p).sum(dim=1)
-            for row, value in zip(choices, picked.tolist()):
-                row.append(int(value))
-            inputs = c.embeddings[d](index)
-        return choices, log_prob, entropy
+        self._controller = LSTMController(self.space.cardinalities, hidden_size, temperature, tanh_constant)
+        self._controller.init_uniform(self.rng)
 
     def _sample(self, n: int) -> list[Arch]:
         if len(self._proposals) < n:
-            with _single_thread(self._torch), self._torch.no_grad():
-                choices, _, _ = self._unroll(max(self.batch_size, n - len(self._proposals)))
-            self._proposals.extend(tuple(row) for row in choices)
+            k = max(self.batch_size, n - len(self._proposals))
+            choices, _ = self._controller.unroll(k, u=self.rng.random((k, self.space.num_decisions)))
+            self._proposals.extend(tuple(row) for row in choices.tolist())
         batch, self._proposals = self._proposals[:n], self._proposals[n:]
         return batch
 
@@ -285,44 +242,10 @@ class LSTMReinforce(_PolicyGradient):
         self._told.append((arch, advantage))
         if len(self._told) < self.batch_size:
             return
-        archs = [a for a, _ in self._told]
-        advantages = self._torch.tensor([adv for _, adv in self._told], dtype=self._torch.float64)
+        archs = np.asarray([a for a, _ in self._told], dtype=np.int64)
+        advantages = np.asarray([adv for _, adv in self._told], dtype=np.float64)
         self._told = []
-        with _single_thread(self._torch):
-            _, log_prob, entropy = self._unroll(len(archs), archs)
-            loss = -(advantages * log_prob + self.entropy_weight * entropy).mean()
-            self._optimizer.zero_grad()
-            loss.backward()
-            self._optimizer.step()
+        _, steps = self._controller.unroll(len(archs), given=archs)
+        self._controller.adam_step(self._controller.gradient(steps, advantages, self.entropy_weight),
+                                   self.learning_rate)
         self._proposals = []  # proposals from the old policy are stale after an update
-
-
-class _single_thread:
-    """Run torch on one thread inside the block, restoring the caller's setting after."""
-
-    def __init__(self, torch: Any) -> None:
-        self._torch = torch
-
-    def __enter__(self) -> None:
-        self._threads = self._torch.get_num_threads()
-        if self._threads != 1:
-            self._torch.set_num_threads(1)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._threads != 1:
-            self._torch.set_num_threads(self._threads)
-
-
-def _build_controller(torch: Any, cardinalities: tuple[int, ...], hidden_size: int) -> Any:
-    nn = torch.nn
-    module: Any = nn.Module
-
-    class Controller(module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.start = nn.Parameter(torch.zeros(1, hidden_size))
-            self.cell = nn.LSTMCell(hidden_size, hidden_size)
-            self.heads = nn.ModuleList(nn.Linear(hidden_size, c) for c in cardinalities)
-            self.embeddings = nn.ModuleList(nn.Embedding(c, hidden_size) for c in cardinalities)
-
-    return Controller().double()
