@@ -2,7 +2,8 @@
 
 A run folder is *finished* when it holds ``summary.json`` written for the same resolved
 config (``summary.json`` is written last, see :mod:`naslab.outputs`). A folder whose
-finished run had a different config (say, a larger budget) is run again. A job that
+finished run had a different config (say, a larger budget) is refused unless
+``overwrite=true``; a folder is locked while a run writes it (:mod:`naslab.locks`). A job that
 fails leaves ``failed.json`` (the one-sentence reason, the error type and the
 traceback) so that re-running the sweep retries exactly those jobs; a job that then
 succeeds removes it. The CLI (``python -m naslab -m ...``) and the in-process sweep
@@ -21,6 +22,7 @@ from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf
 
 from naslab.errors import user_error_message
+from naslab.locks import RunFolderBusy, run_folder_lock
 from naslab.outputs import SUMMARY_FILE, atomic_write_text, is_finished
 
 log = logging.getLogger("naslab")
@@ -29,9 +31,29 @@ FAILED_FILE = "failed.json"
 JobStatus = Literal["finished", "skipped"]
 
 
+# knobs that say how to run, not what: two runs differing only in them are the same run
+HOW_TO_RUN_KEYS = ("overwrite",)
+
+
+class RunFolderTaken(ValueError):
+    """The run folder holds a finished run of another config (one sentence for the user)."""
+
+
 def resolved_config(cfg: DictConfig) -> Any:
     """The config as ``summary.json`` stores it (resolved, JSON types)."""
     return json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True), default=str))
+
+
+def _what_run(config: Any) -> Any:
+    return {k: v for k, v in config.items() if k not in HOW_TO_RUN_KEYS} if isinstance(config, dict) else config
+
+
+def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two resolved configs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(set(old) | set(new), key=str)
+        return [d for k in keys for d in config_differences(old.get(k), new.get(k), f"{prefix}{k}.")]
+    return [] if old == new else [prefix.rstrip(".") or "config"]
 
 
 def finished_config(run_dir: Path) -> Any | None:
@@ -56,26 +78,91 @@ def failure_reason(exc: BaseException) -> str:
 def finished_with(out_dir: Path, cfg: DictConfig) -> bool:
     """Whether ``out_dir`` holds a finished run of exactly this config."""
     previous = finished_config(out_dir)
-    return previous is not None and previous == resolved_config(cfg)
+    return previous is not None and _what_run(previous) == _what_run(resolved_config(cfg))
+
+
+def _hydra_files() -> list[tuple[Any, str]]:
+    """What Hydra's run_job writes into ``.hydra/`` for the current job: (config, file name)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():  # the Python API: no .hydra folder
+        return []
+    hydra_cfg = HydraConfig.instance().cfg
+    return [(hydra_cfg, "hydra.yaml"), (hydra_cfg.hydra.overrides.task, "overrides.yaml")]
+
+
+def write_hydra_files(cfg: DictConfig, out_dir: Path) -> None:
+    """(Re)write ``.hydra/`` from this run's own config, and keep a copy in ``.hydra/finished/``.
+
+    Hydra writes ``.hydra/`` before naslab gets control, also for a run that naslab then
+    refuses; the run that owns the folder therefore writes it again when it finishes, and a
+    refused run puts the owner's copy back (:func:`restore_hydra_files`).
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import _save_config
+
+    files = _hydra_files()
+    subdir = HydraConfig.instance().cfg.hydra.output_subdir if files else None
+    if subdir is None:
+        return
+    for folder in (out_dir / str(subdir), out_dir / str(subdir) / "finished"):
+        _save_config(cfg, "config.yaml", folder)
+        for node, name in files:
+            _save_config(node, name, folder)
+
+
+def restore_hydra_files(out_dir: Path) -> None:
+    """Put back the ``.hydra/`` files of the run that finished in ``out_dir`` (see above)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not _hydra_files() or HydraConfig.instance().cfg.hydra.output_subdir is None:
+        return
+    hydra_dir = out_dir / str(HydraConfig.instance().cfg.hydra.output_subdir)
+    for saved in sorted((hydra_dir / "finished").glob("*.yaml")):
+        atomic_write_text(hydra_dir / saved.name, saved.read_text())
 
 
 def run_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> JobStatus:
     """Run one search into ``out_dir`` unless it already finished with this config.
 
-    On failure, writes ``out_dir/failed.json`` and re-raises the original exception.
+    The folder is locked while the run writes it; a folder another run is writing, or one
+    holding a finished run of another config (unless ``overwrite=true``), is refused in one
+    sentence with nothing written into it. On failure, writes ``out_dir/failed.json`` and
+    re-raises the original exception.
     """
+    try:
+        with run_folder_lock(out_dir):
+            return _run_locked(cfg, out_dir, strategy_name)
+    except RunFolderBusy:
+        # the run writing the folder puts its own .hydra files back when it finishes
+        log.error("run refused: %s is being written by another run", out_dir)
+        raise
+
+
+def _run_locked(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> JobStatus:
     from naslab.app import run_from_config
 
     failed_marker = out_dir / FAILED_FILE
+    if finished_with(out_dir, cfg):
+        log.info("already finished, skipped: %s", out_dir)
+        restore_hydra_files(out_dir)
+        return "skipped"
+    if is_finished(out_dir) and not cfg.get("overwrite", False):
+        restore_hydra_files(out_dir)
+        differ = config_differences(_what_run(finished_config(out_dir)), _what_run(resolved_config(cfg)))
+        log.error("run refused: %s holds a finished run of a different config", out_dir)
+        raise RunFolderTaken(
+            f"run folder {out_dir} holds a finished run of a different config (it differs in "
+            f"{', '.join(differ[:5])}{', ...' if len(differ) > 5 else ''}); pass overwrite=true to "
+            "replace it, or choose another folder (hydra.run.dir=...)"
+        )
     try:
-        if finished_with(out_dir, cfg):
-            log.info("already finished, skipped: %s", out_dir)
-            return "skipped"
         if is_finished(out_dir):
-            log.warning("%s holds a finished run of a different config; running it again", out_dir)
+            log.warning("%s holds a finished run of a different config; overwrite=true: replacing it", out_dir)
             # drop the marker first: a crash below must not leave a stale 'finished' folder
             (out_dir / SUMMARY_FILE).unlink()
         run_from_config(cfg, out_dir, strategy_name)
+        write_hydra_files(cfg, out_dir)  # a refused run may have replaced them meanwhile
     except Exception as exc:
         reason = failure_reason(exc)
         if user_error_message(exc) is None:  # a bug: the log gets the traceback too

@@ -140,3 +140,96 @@ def test_summary_names_dataset_and_split_of_every_metric(tmp_path):
     assert set(metrics) >= {"val_acc", "test_acc", "regret"}
     assert "digits" in metrics["val_acc"] and "validation" in metrics["val_acc"]
     assert "test" in metrics["test_acc"] and "nb201_digits.h5" in metrics["regret"]
+
+
+# ----- point 6: run folders are never overwritten or mixed ------------------------------------
+def naslab_cli(*args: str, cwd, module: str = "naslab", timeout: int = 180):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_a_folder_holding_another_finished_run_is_refused_unless_overwrite(tmp_path, synthetic_path):
+    out = tmp_path / "run"
+    common = ["benchmark=file", f"benchmark.path={synthetic_path}", "strategy=random", f"hydra.run.dir={out}"]
+    first = naslab_cli(*common, "budget.queries=15", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = {name: (out / name).read_bytes() for name in ("trajectory.csv", "summary.json", ".hydra/config.yaml")}
+
+    again = naslab_cli(*common, "budget.queries=15", cwd=tmp_path)  # the same run: skipped, untouched
+    assert again.returncode == 0, again.stderr
+    other = naslab_cli(*common, "budget.queries=25", cwd=tmp_path)
+    assert other.returncode == 2
+    assert "holds a finished run of a different config" in other.stderr and "overwrite=true" in other.stderr
+    assert "budget.queries" in other.stderr and "Traceback" not in other.stderr
+    assert before == {name: (out / name).read_bytes() for name in before}  # .hydra included
+
+    replaced = naslab_cli(*common, "budget.queries=25", "overwrite=true", cwd=tmp_path)
+    assert replaced.returncode == 0, replaced.stderr
+    assert len((out / "trajectory.csv").read_text().splitlines()) == 1 + 25
+    assert "budget:\n  queries: 25" in (out / ".hydra" / "config.yaml").read_text()
+
+
+def test_a_folder_a_run_is_writing_is_refused(tmp_path, synthetic_bench):
+    from omegaconf import OmegaConf
+
+    from naslab.jobs import run_job
+    from naslab.locks import RunFolderBusy, run_folder_lock
+
+    out = tmp_path / "run"
+    cfg = OmegaConf.create({"seed": 0})
+    with run_folder_lock(out):
+        with pytest.raises(RunFolderBusy, match=r"is being written by another run \(pid \d+\)"):
+            run_job(cfg, out, "random")
+    assert not (out / "trajectory.csv").exists() and not (out / "failed.json").exists()
+
+
+def test_a_second_run_started_into_a_busy_folder_never_mixes_with_it(tmp_path, synthetic_path):
+    """A long run is writing; a short one into the same folder must neither write results nor
+    leave its config there: the folder's config is the one of its results."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+
+    def start(queries: int) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "naslab", "benchmark=file", f"benchmark.path={synthetic_path}",
+                                 "strategy=random", f"budget.queries={queries}", f"hydra.run.dir={out}"],
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    long_run = start(150_000)
+    deadline = time.monotonic() + 120
+    while not (out / ".hydra" / "config.yaml").is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(3)  # let it get past start-up into the search
+    short = start(10)
+    _, short_err = short.communicate(timeout=300)
+    _, long_err = long_run.communicate(timeout=300)
+    assert long_run.returncode == 0, long_err
+    assert short.returncode == 2 and "is being written by another run" in short_err, short_err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["budget"]["queries"] == 150_000
+    assert len((out / "trajectory.csv").read_text().splitlines()) == 1 + 150_000
+    assert "queries: 150000\n" in (out / ".hydra" / "config.yaml").read_text()
+    assert "budget.queries=150000" in (out / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_stray_temp_files_of_a_killed_cache_write_are_removed(tmp_path):
+    pytest.importorskip("torch")
+    from naslab.evaluators.train import TrainEvaluator
+
+    cache = tmp_path / "cache.h5"
+    stray = tmp_path / ".cache.h5.k3j_x9.tmp"  # what write_benchmark's mkstemp leaves on kill -9
+    stray.write_bytes(b"half an HDF5 file")
+    unrelated = tmp_path / ".other.h5.abc.tmp"
+    unrelated.write_bytes(b"someone else's")
+    TrainEvaluator(recipe=_train_recipe(epochs=2, eval_epochs=[1, 2]), cache_path=cache)
+    assert not stray.exists() and unrelated.exists()

@@ -131,8 +131,13 @@ def test_rerun_skips_finished_runs_and_retries_failed_ones(bench: list[str], tmp
     assert (third.finished, third.skipped) == (0, 4)
     assert stamps == {name: (f / "trajectory.csv").stat().st_mtime_ns for name, f in folders.items()}
 
-    # a different config in the same folders is not "finished": it runs again
-    fourth = run_sweep([*sweep[:-2], "budget.queries=20", sweep[-1]], processes=1)
+    # a different config in the same folders is refused (nothing overwritten) unless asked to
+    refused = run_sweep([*sweep[:-2], "budget.queries=20", sweep[-1]], processes=1)
+    assert (refused.finished, refused.skipped, len(refused.failures)) == (0, 0, 4)
+    assert all("overwrite=true" in reason for _, reason in refused.failures)
+    assert stamps == {name: (f / "trajectory.csv").stat().st_mtime_ns for name, f in folders.items()}
+    assert not list((tmp_path / "sweep").rglob(FAILED_FILE))
+    fourth = run_sweep([*sweep[:-2], "budget.queries=20", "overwrite=true", sweep[-1]], processes=1)
     assert (fourth.finished, fourth.skipped) == (4, 0)
     rows = (folders["random/seed0"] / "trajectory.csv").read_text().splitlines()
     assert len(rows) == 1 + 20

@@ -80,6 +80,8 @@ class TrainEvaluator:
         self._first_of_class: dict[int, int] = {}
         for index in range(n - 1, -1, -1):
             self._first_of_class[int(self._class_ids[index])] = index
+        if self.cache_path is not None:
+            self._remove_stray_temp_files()
         if self.cache_path is not None and self.cache_path.is_file():
             self._load_cache()
 
@@ -119,6 +121,25 @@ class TrainEvaluator:
     # ----- the cache ----------------------------------------------------------------
     def _cache_identity(self) -> dict[str, Any]:
         return {"recipe": self.recipe.to_dict(), "seeds": list(self.seeds), "space": self.space_name}
+
+    def _cache_lock(self) -> Any:
+        """Held while the cache is written: a temp file seen while holding it is a killed write's."""
+        from naslab.locks import file_lock
+
+        assert self.cache_path is not None
+        return file_lock(self.cache_path.with_name(f".{self.cache_path.name}.lock"))
+
+    def _remove_stray_temp_files(self) -> None:
+        """Delete what a write killed mid-way left beside the cache (write_benchmark's temp files)."""
+        import glob
+
+        assert self.cache_path is not None
+        if not self.cache_path.parent.is_dir():
+            return
+        with self._cache_lock():
+            pattern = glob.escape(str(self.cache_path.parent / f".{self.cache_path.name}.")) + "*.tmp"
+            for stray in glob.glob(pattern):
+                Path(stray).unlink(missing_ok=True)
 
     def _load_cache(self) -> None:
         from naslab.benchmarks.tabular import load_benchmark
@@ -162,7 +183,8 @@ class TrainEvaluator:
             complete=self._complete,
             attrs=attrs,
         )
-        write_benchmark(self.cache_path, bench)
+        with self._cache_lock():
+            write_benchmark(self.cache_path, bench)
 
     @property
     def _arch_strings(self) -> list[str]:
