@@ -6,6 +6,14 @@ from pathlib import Path
 
 import pytest
 
+try:  # hypothesis is a test dependency; its per-example deadline fails tests on a busy shared machine
+    from hypothesis import settings
+
+    settings.register_profile("naslab", deadline=None)
+    settings.load_profile("naslab")
+except ImportError:
+    pass
+
 from naslab.benchmarks.synthetic import make_synthetic_benchmark, write_synthetic_benchmark
 from naslab.benchmarks.tabular import TabularBenchmark
 

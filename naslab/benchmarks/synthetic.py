@@ -14,20 +14,24 @@ from pathlib import Path
 import numpy as np
 
 from naslab.benchmarks.tabular import TabularBenchmark, provenance, write_benchmark
-from naslab.spaces import get_space
+from naslab.spaces import CategoricalSpace, get_space
 
 SYNTHETIC_DATASET = "synthetic"
 
 
 def make_synthetic_benchmark(
-    space: str = "nb201",
+    space: str | CategoricalSpace = "nb201",
     num_seeds: int = 2,
     epochs: tuple[int, ...] = (1, 2, 4, 8, 12),
     seed: int = 0,
     failed_fraction: float = 0.0,
 ) -> TabularBenchmark:
-    """Build the synthetic benchmark in memory (deterministic for a given ``seed``)."""
-    sp = get_space(space)
+    """Build the synthetic benchmark in memory (deterministic for a given ``seed``).
+
+    ``space`` is a registered space or its name; any enumerable space works (its
+    :meth:`~naslab.spaces.CategoricalSpace.relative_size` sets the training time).
+    """
+    sp = get_space(space) if isinstance(space, str) else space
     rng = np.random.default_rng(seed)
     archs = sp.all_archs.astype(np.int64)
     n, d = archs.shape
@@ -47,8 +51,8 @@ def make_synthetic_benchmark(
     test_acc = val_acc + rng.normal(0.0, 0.2, (n, num_seeds, len(ep)))
     val_loss = (100.0 - val_acc) / 40.0
     train_loss = val_loss * 0.8
-    # convolutions (decision values 2 and 3 in NB201) make training slower
-    convs = ((archs == 2) | (archs == 3)).sum(axis=1) if space == "nb201" else archs.sum(axis=1)
+    # bigger networks (NB201: more convolutions) train slower
+    convs = sp.relative_size(archs)
     per_epoch = 5.0 + 2.0 * convs
     train_time = per_epoch[:, None, None] * ep[None, None, :] * np.ones((1, num_seeds, 1))
     metrics = {
@@ -65,7 +69,7 @@ def make_synthetic_benchmark(
         for values in metrics.values():
             values[failed] = np.nan
     return TabularBenchmark(
-        space_name=space,
+        space_name=sp.name,
         dataset=SYNTHETIC_DATASET,
         archs=[sp.to_string(tuple(row)) for row in archs],
         epochs=np.asarray(epochs, dtype=np.int32),

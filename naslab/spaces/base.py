@@ -159,6 +159,56 @@ class CategoricalSpace(ABC):
                     out.append(arch[:d] + (value,) + arch[d + 1 :])
         return out
 
+    # ----- what predictors and synthetic benchmarks read (override to specialise) ------
+    encodings: tuple[str, ...] = ("onehot", "computed")
+    """The encoding kinds :meth:`encode` understands (:mod:`naslab.surrogates.features`)."""
+    default_encoding: str = "onehot+computed"
+    """What ``encoding=auto`` means for this space (kinds combined with ``+``)."""
+
+    def encode(self, archs: np.ndarray, kind: str) -> np.ndarray:
+        """``[n, F]`` float32 encoding ``kind`` (one of :attr:`encodings`) of ``[n, num_decisions]`` archs.
+
+        ``onehot``: :meth:`one_hot`. ``computed``: how many decisions take each value
+        (when every decision has the same choices), and how many are not 0 (e.g. the
+        non-identity layers of a macro chain). A space adds its own kinds (NB201: path
+        and adjacency encodings) by overriding this, :meth:`encoding_names` and
+        :attr:`encodings`.
+        """
+        archs = np.asarray(archs, dtype=np.int64).reshape(-1, self.num_decisions)
+        if kind == "onehot":
+            return self.one_hot(archs)
+        if kind == "computed":
+            columns = []
+            cards = set(self.cardinalities)
+            if len(cards) == 1:
+                columns = [(archs == value).sum(axis=1) for value in range(cards.pop())]
+            columns.append((archs != 0).sum(axis=1))
+            return np.stack(columns, axis=1).astype(np.float32)
+        raise ValueError(f"encoding {kind!r} is not available for space {self.name!r}; choose from {list(self.encodings)}")
+
+    def encoding_names(self, kind: str) -> list[str]:
+        """A readable name per column of :meth:`encode` (for plots and debugging)."""
+        if kind == "onehot":
+            return [f"d{d}={label}" for d in range(self.num_decisions) for label in self.choice_labels(d)]
+        if kind == "computed":
+            cards = set(self.cardinalities)
+            names = [f"count={v}" for v in range(cards.pop())] if len(cards) == 1 else []
+            return [*names, "nonzero"]
+        raise ValueError(f"encoding {kind!r} is not available for space {self.name!r}; choose from {list(self.encodings)}")
+
+    def choice_labels(self, decision: int) -> tuple[str, ...]:
+        """Names of the values of ``decision`` (default: the numbers)."""
+        return tuple(str(v) for v in range(self.cardinalities[decision]))
+
+    def relative_size(self, archs: np.ndarray) -> np.ndarray:
+        """A rough count of parametric operations per architecture, ``[n]`` ints.
+
+        Synthetic benchmarks make training time, params and flops grow with it. The
+        default, the sum of the decision values, suits spaces whose choices grow in
+        size with their value (NAS-Bench-Macro: identity < MB e3 < MB e6).
+        """
+        return np.asarray(archs, dtype=np.int64).reshape(-1, self.num_decisions).sum(axis=1)
+
     @cached_property
     def one_hot_width(self) -> int:
         return int(sum(self.cardinalities))

@@ -45,6 +45,9 @@ class MacroSpace(CategoricalSpace):
     choices = CHOICES
     stage_lengths = STAGE_LENGTHS
 
+    def choice_labels(self, decision: int) -> tuple[str, ...]:
+        return CHOICES
+
     def to_string(self, arch: Arch) -> str:
         return "".join(str(int(v)) for v in arch)
 
