@@ -25,6 +25,7 @@ run one thread.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -36,7 +37,10 @@ from typing import Any
 import numpy as np
 
 from naslab.files import publish
+from naslab.progress import progress_bar
 from naslab.training.trainer import METRIC_NAMES, Recipe
+
+log = logging.getLogger("naslab.build")
 
 MANIFEST = "manifest.json"
 _WORKER_STATE: dict[str, Any] = {}
@@ -163,7 +167,7 @@ def train_chunk(plan: BuildPlan, splits: Any, chunk: int, device: str = "cpu") -
         try:
             record = train_seeds(arch, r, splits, plan.seeds, device=device)
         except (RuntimeError, FloatingPointError) as exc:  # a numerical blow-up, not a bug
-            print(f"class {class_id} ({space.to_string(arch)}) failed: {exc}", file=sys.stderr)
+            log.warning("class %d (%s) failed: %s", class_id, space.to_string(arch), exc)
             continue
         for name in METRIC_NAMES:
             out[name][row] = record.metrics[name]
@@ -178,40 +182,6 @@ def _run_chunk(args: tuple[int, str]) -> tuple[int, int]:
     return chunk, len(result["class_ids"])
 
 
-# ----- progress -----------------------------------------------------------------------
-class Progress:
-    """A one-line progress bar with rate and ETA (a new line every ``every`` s when not a tty)."""
-
-    def __init__(self, total: int, done: int, every: float = 30.0, stream: Any = sys.stderr) -> None:
-        self.total, self.start_done, self.done = total, done, done
-        self.started = time.monotonic()
-        self.last_print = 0.0
-        self.every, self.stream = every, stream
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-
-    def update(self, added: int) -> None:
-        self.done += added
-        now = time.monotonic()
-        if self.tty or now - self.last_print >= self.every or self.done >= self.total:
-            self.last_print = now
-            self.stream.write(self.line(now) + ("\r" if self.tty and self.done < self.total else "\n"))
-            self.stream.flush()
-
-    def line(self, now: float) -> str:
-        elapsed = now - self.started
-        new = self.done - self.start_done
-        rate = new / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-        width = 30
-        filled = int(width * self.done / max(self.total, 1))
-        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta != float("inf") else "?"
-        return (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} classes "
-            f"{100.0 * self.done / max(self.total, 1):5.1f}%  {rate:.2f} classes/s  "
-            f"elapsed {time.strftime('%H:%M:%S', time.gmtime(elapsed))}  ETA {eta_text}"
-        )
-
-
 def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, workers: int) -> int:
     """Train this shard's missing chunks; returns how many chunks it trained."""
     import multiprocessing
@@ -223,26 +193,25 @@ def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, work
     pending = [k for k in mine if k not in finished]
     done_classes = sum(len(plan.chunk_classes(k)) for k in mine if k in finished)
     total_classes = sum(len(plan.chunk_classes(k)) for k in mine)
-    print(
-        f"naslab.build: shard {shard}/{num_shards}: {len(mine) - len(pending)} of {len(mine)} chunks already "
-        f"done, {len(pending)} to train with {workers} worker(s) -> {work_dir}",
-        file=sys.stderr, flush=True,
+    log.info(
+        "shard %d/%d: %d of %d chunks already done, %d to train with %d worker(s) -> %s",
+        shard, num_shards, len(mine) - len(pending), len(mine), len(pending), workers, work_dir,
     )
     if not pending:
         return 0
-    progress = Progress(total_classes, done_classes)
     tasks = [(k, str(work_dir)) for k in pending]
-    if workers == 1:
-        # in this process: no pool to start, and it works inside launchers whose job
-        # processes may not have children (a SLURM/joblib job with one core)
-        _init_worker(plan)
-        for task in tasks:
-            progress.update(_run_chunk(task)[1])
-        return len(pending)
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init_worker, initargs=(plan,)) as pool:
-        for _chunk, count in pool.imap_unordered(_run_chunk, tasks):
-            progress.update(count)
+    with progress_bar(total_classes, f"build shard {shard}/{num_shards}", "class", initial=done_classes) as bar:
+        if workers == 1:
+            # in this process: no pool to start, and it works inside launchers whose job
+            # processes may not have children (a SLURM/joblib job with one core)
+            _init_worker(plan)
+            for task in tasks:
+                bar.update(_run_chunk(task)[1])
+            return len(pending)
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(workers, initializer=_init_worker, initargs=(plan,)) as pool:
+            for _chunk, count in pool.imap_unordered(_run_chunk, tasks):
+                bar.update(count)
     return len(pending)
 
 
@@ -359,19 +328,18 @@ def run(cfg: Any) -> Path | None:
         workers = int(cfg.workers) if cfg.workers else (os.cpu_count() or 1)
         started = time.monotonic()
         trained = run_shard(plan, work_dir, int(cfg.shard), int(cfg.num_shards), workers)
-        print(f"naslab.build: trained {trained} chunk(s) in {time.monotonic() - started:.0f} s", file=sys.stderr)
+        log.info("trained %d chunk(s) in %.0f s", trained, time.monotonic() - started)
     if cfg.stage == "build":
         return None
     missing = plan.num_chunks - len(done_chunks(work_dir, plan))
     if missing and cfg.stage == "all" and int(cfg.num_shards) > 1:
-        print(
-            f"naslab.build: shard {cfg.shard} done; {missing} chunk(s) of other shards still missing, "
-            "run stage=merge once every shard has finished",
-            file=sys.stderr,
+        log.info(
+            "shard %s done; %d chunk(s) of other shards still missing, run stage=merge once every shard has finished",
+            cfg.shard, missing,
         )
         return None
     path = merge(plan, work_dir, output)
-    print(f"naslab.build: wrote {path} ({plan.num_classes} classes, {len(plan.seeds)} seeds)", file=sys.stderr)
+    log.info("wrote %s (%d classes, %d seeds)", path, plan.num_classes, len(plan.seeds))
     return path
 
 

@@ -9,8 +9,14 @@ applying the job's value overrides (``seed=3``) with Hydra's own override code, 
 runs the jobs in a pool of processes. Each group's derived config is checked against
 a full Hydra composition of one of its jobs before anything runs, and a group that
 differs is composed job by job instead, so the run folders (``.hydra/*.yaml``,
-``trajectory.csv``, ``summary.json``) are the ones the CLI would write; only the
-per-job log is written by naslab rather than by Hydra's logging config.
+``trajectory.csv``, ``summary.json``) are the ones the CLI would write.
+
+As under Hydra's launchers, each job logs through ``hydra.job_logging`` (its file
+handlers: the job log; console handlers are left out, the parent shows a progress bar
+and the failures instead), and the callbacks in ``hydra.callbacks`` are fired:
+``on_multirun_start``/``on_multirun_end`` in this process, ``on_job_start``/``on_job_end``
+in the worker that runs the job (for skipped jobs too, as under the CLI). The config a
+callback receives is reused for the next job: copy what it keeps.
 
 Skipping finished runs, retrying failed ones and ``failed.json`` work as in the CLI
 (:mod:`naslab.jobs`). The exit status is 0 when every job finished or was skipped, 1
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
+import logging.config
 import multiprocessing as mp
 import os
 import sys
@@ -33,6 +40,8 @@ from typing import Any
 
 from hydra.core.override_parser.types import OverrideType
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from naslab.progress import progress_bar, quiet
 
 log = logging.getLogger("naslab")
 
@@ -231,28 +240,68 @@ def output_dir(cfg: DictConfig) -> Path:
     return out
 
 
-def _job_log_handler(cfg: DictConfig, out_dir: Path) -> logging.Handler:
-    fmt = OmegaConf.select(cfg, "hydra.job_logging.formatters.simple.format", default=None)
-    handler = logging.FileHandler(out_dir / f"{cfg.hydra.job.name}.log")
-    handler.setFormatter(logging.Formatter(fmt or "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
-    return handler
+def configure_job_logging(cfg: DictConfig) -> None:
+    """Configure logging from the job's ``hydra.job_logging``, without its console handlers.
+
+    Hydra's ``configure_log`` applies the whole dict per job; the console handlers would
+    have every worker print every job's log lines over the parent's progress bar. About
+    0.4 ms a job here.
+    """
+    conf = OmegaConf.to_container(cfg.hydra.job_logging, resolve=True)
+    if not conf:  # hydra/job_logging=none: Hydra leaves logging alone too
+        return
+    handlers = conf.get("handlers") or {}
+    console = {name for name, spec in handlers.items() if _is_console(spec)}
+    conf["handlers"] = {name: spec for name, spec in handlers.items() if name not in console}
+    for logger in [conf.get("root") or {}, *(conf.get("loggers") or {}).values()]:
+        if "handlers" in logger:
+            logger["handlers"] = [h for h in logger["handlers"] if h not in console]
+    logging.config.dictConfig(conf)
+    log.propagate = True  # naslab's records reach the job's file handlers on the root logger
 
 
-def run_one(cfg: DictConfig) -> tuple[str, Path, str]:
-    """Run one job from its full config, as Hydra's run_job would: (status, run folder, reason)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.core.utils import _save_config
+def _is_console(spec: dict[str, Any]) -> bool:
+    handler_class = logging.config.BaseConfigurator({}).resolve(str(spec.get("class", "")))
+    return issubclass(handler_class, logging.StreamHandler) and not issubclass(handler_class, logging.FileHandler)
 
-    from naslab.jobs import failure_reason, finished_with, run_job
+
+def run_one(cfg: DictConfig, callbacks: Any = None) -> tuple[str, Path, str]:
+    """Run one job from its full config, as Hydra's run_job would: (status, run folder, reason).
+
+    ``callbacks`` (Hydra's ``Callbacks`` of ``hydra.callbacks``) get ``on_job_start`` and
+    ``on_job_end`` around the job.
+    """
+    from naslab.jobs import failure_reason
 
     out_dir = output_dir(cfg)
     # what Hydra's run_job passes to the task: the config without its hydra node
     task_cfg = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
     OmegaConf.set_struct(task_cfg, True)
+    if callbacks is not None:
+        from naslab.jobs import run_job
+
+        callbacks.on_job_start(config=cfg, task_function=run_job)
+    status, reason = "failed", ""
+    try:
+        status, reason = _run_one(cfg, task_cfg, out_dir)
+    except Exception as exc:  # noqa: BLE001 - a failed job is recorded; the sweep goes on
+        reason = failure_reason(exc)
+    finally:
+        if callbacks is not None:
+            callbacks.on_job_end(config=cfg, job_return=_job_return(cfg, task_cfg, status, out_dir, reason))
+    return status, out_dir, reason
+
+
+def _run_one(cfg: DictConfig, task_cfg: DictConfig, out_dir: Path) -> tuple[str, str]:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import _save_config
+
+    from naslab.jobs import finished_with, run_job
+
     try:
         if finished_with(out_dir, task_cfg):
             # its .hydra files already say this; rewriting them is most of a skip's cost
-            return "skipped", out_dir, ""
+            return "skipped", ""
     except Exception:  # noqa: BLE001 - run_job below records why the config does not resolve
         pass
     if cfg.hydra.output_subdir is not None:
@@ -261,35 +310,57 @@ def run_one(cfg: DictConfig) -> tuple[str, Path, str]:
         _save_config(HydraConfig.instance().cfg, "hydra.yaml", hydra_dir)
         _save_config(cfg.hydra.overrides.task, "overrides.yaml", hydra_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    handler = _job_log_handler(cfg, out_dir)
-    log.addHandler(handler)
-    try:
-        status = run_job(task_cfg, out_dir, cfg.hydra.runtime.choices.get("strategy"))
-        return status, out_dir, ""
-    except Exception as exc:  # noqa: BLE001 - a failed job is recorded; the sweep goes on
-        return "failed", out_dir, failure_reason(exc)
-    finally:
-        log.removeHandler(handler)
-        handler.close()
+    configure_job_logging(cfg)
+    return run_job(task_cfg, out_dir, cfg.hydra.runtime.choices.get("strategy")), ""
+
+
+def _job_return(cfg: DictConfig, task_cfg: DictConfig, status: str, out_dir: Path, reason: str) -> Any:
+    """What Hydra's run_job hands ``on_job_end``; a failure is the CLI's :class:`SweepJobFailed`."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from naslab.jobs import SweepJobFailed
+
+    failed = status == "failed"
+    return JobReturn(
+        overrides=list(cfg.hydra.overrides.task),
+        cfg=task_cfg,
+        hydra_cfg=HydraConfig.instance().cfg,
+        working_dir=os.getcwd(),
+        task_name=str(cfg.hydra.job.name),
+        status=JobStatus.FAILED if failed else JobStatus.COMPLETED,
+        _return_value=SweepJobFailed(str(out_dir), reason, str(cfg.hydra.sweep.dir)) if failed else status,
+    )
 
 
 # ----- worker processes ---------------------------------------------------------------
 _composer: SweepComposer | None = None
 _exact: dict[tuple[str, ...], bool] = {}
+_callbacks: Any = None
 
 
-def _init_worker(overrides: Sequence[str], exact: dict[tuple[str, ...], bool]) -> None:
-    global _composer, _exact
-    log.setLevel(logging.INFO)
-    log.propagate = False  # per-job log files only; the parent prints the summary
+def _init_worker(overrides: Sequence[str], exact: dict[tuple[str, ...], bool], cache: Any) -> None:
+    global _composer, _exact, _callbacks
     _composer = SweepComposer(overrides)
+    # the parent's resolved ${now:...}: a worker composing a second later names the same sweep folder
+    OmegaConf.set_cache(_composer.master, cache)
     _exact = exact
+    _callbacks = callbacks_of(_composer.master)
+
+
+def callbacks_of(cfg: DictConfig) -> Any:
+    """Hydra's ``Callbacks`` for ``hydra.callbacks``, or None when there are none (the usual case)."""
+    if not OmegaConf.select(cfg, "hydra.callbacks"):
+        return None
+    from hydra._internal.callbacks import Callbacks
+
+    return Callbacks(cfg)
 
 
 def _run_job(job: Job) -> tuple[int, str, Path, str]:
     assert _composer is not None
     cfg = _composer.config(job, _exact)
-    status, out_dir, reason = run_one(cfg)
+    status, out_dir, reason = run_one(cfg, _callbacks)
     return job.index, status, out_dir, reason
 
 
@@ -306,6 +377,7 @@ def run_sweep(overrides: Sequence[str], processes: int | None = None) -> SweepRe
         # the first jobs of a sweep differ in its fastest-varying key: a subdir that
         # forgets a swept key shows here, before anything runs (and after, see below)
         folders = [output_dir(composer.derive(job)) for job in jobs[: min(len(jobs), 2 * len(exact) + 1)]]
+        cache = OmegaConf.get_cache(composer.master)
     except HydraException as exc:
         raise SweepError(f"a job of this sweep does not compose: {str(exc).strip().splitlines()[0]}") from None
     finally:
@@ -322,42 +394,57 @@ def run_sweep(overrides: Sequence[str], processes: int | None = None) -> SweepRe
     report = SweepReport(sweep_dir=sweep_dir, exact_groups=sum(exact.values()),
                          recomposed_groups=sum(not v for v in exact.values()))
     processes = max(1, min(processes or _available_cores(), len(jobs)))
+    callbacks = callbacks_of(composer.master)
+    if callbacks is not None:
+        callbacks.on_multirun_start(config=composer.master)
     seen: dict[Path, int] = {}
-    for index, status, out_dir, reason in _execute(jobs, list(overrides), exact, processes):
-        if out_dir in seen:
-            status, reason = "failed", (
-                f"jobs {seen[out_dir]} and {index} share this run folder; make hydra.sweep.subdir name every swept key"
-            )
-        seen[out_dir] = index
-        if status == "failed":
-            report.failures.append((out_dir, reason))
-        elif status == "skipped":
-            report.skipped += 1
-        else:
-            report.finished += 1
+    with progress_bar(len(jobs), "sweep", "job") as bar:
+        for index, status, out_dir, reason in _execute(jobs, list(overrides), exact, processes, cache):
+            if out_dir in seen:
+                status, reason = "failed", (
+                    f"jobs {seen[out_dir]} and {index} share this run folder; make hydra.sweep.subdir name every swept key"
+                )
+            seen[out_dir] = index
+            if status == "failed":
+                report.failures.append((out_dir, reason))
+            elif status == "skipped":
+                report.skipped += 1
+            else:
+                report.finished += 1
+            bar.set_postfix_str(f"{report.finished} ran, {report.skipped} skipped, {len(report.failures)} failed",
+                                refresh=False)
+            bar.update()
+    if callbacks is not None:
+        callbacks.on_multirun_end(config=composer.master)
     report.failures.sort()
     report.wall_time_s = time.perf_counter() - started
     return report
 
 
 def _execute(
-    jobs: list[Job], overrides: list[str], exact: dict[tuple[str, ...], bool], processes: int
+    jobs: list[Job], overrides: list[str], exact: dict[tuple[str, ...], bool], processes: int, cache: Any
 ) -> Iterator[tuple[int, str, Path, str]]:
     if processes == 1:
         global _composer, _exact
-        propagate = log.propagate
-        _init_worker(overrides, exact)
+        root = logging.getLogger()
+        # the jobs' logging config replaces this process's; put it back afterwards
+        saved = root.level, root.handlers[:], log.level, log.handlers[:], log.propagate
+        _init_worker(overrides, exact, cache)
         try:
             yield from map(_run_job, jobs)
         finally:
             assert _composer is not None
             _composer.close()
-            _composer, log.propagate = None, propagate
+            _composer = None
+            root.handlers[:], log.handlers[:] = saved[1], saved[3]
+            root.setLevel(saved[0])
+            log.setLevel(saved[2])
+            log.propagate = saved[4]
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     chunk = max(1, min(16, len(jobs) // (4 * processes)))
-    with ctx.Pool(processes, initializer=_init_worker, initargs=(overrides, exact)) as pool:
+    with ctx.Pool(processes, initializer=_init_worker, initargs=(overrides, exact, cache)) as pool:
         yield from pool.imap_unordered(_run_job, jobs, chunksize=chunk)
 
 
@@ -378,7 +465,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, sweeps as in the CLI (a,b  range(0,10))")
     parser.add_argument("-j", "--processes", type=int, default=None,
                         help="worker processes (default: the cores this process may use)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar (it is drawn only on a terminal anyway; NASLAB_PROGRESS=0 does the same)")
     args = parser.parse_args(argv)
+    if args.quiet:
+        quiet()
     if args.processes is not None and args.processes < 1:
         parser.error(f"--processes must be >= 1, got {args.processes}")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")

@@ -9,12 +9,16 @@ an unknown dataset is reported in one sentence.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from naslab.progress import progress_bar
 from naslab.training.trainer import Recipe
+
+log = logging.getLogger("naslab.train")
 
 
 class RetrainError(ValueError):
@@ -43,21 +47,23 @@ def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
 
     if int(cfg.threads) > 0:
         torch.set_num_threads(int(cfg.threads))
-    print(f"naslab.train: {space.to_string(arch)} on {splits.describe()} for {recipe.epochs} epochs", flush=True)
-
-    def show(epoch: int, values: dict[str, Any]) -> None:
-        test = values["test_acc"][0]
-        test_text = f"  test_acc {test:6.2f}" if test == test else ""
-        print(
-            f"epoch {epoch:4d}/{recipe.epochs}  train_loss {values['train_loss'][0]:.4f}  "
-            f"val_loss {values['val_loss'][0]:.4f}  val_acc {values['val_acc'][0]:6.2f}{test_text}  "
-            f"time {values['train_time_s'][0]:.1f}s",
-            flush=True,
-        )
+    log.info("%s on %s for %d epochs", space.to_string(arch), splits.describe(), recipe.epochs)
 
     started = time.time()
-    record, model = train_seeds(arch, recipe, splits, [int(cfg.seed)], device=str(cfg.device),
-                                on_epoch=show, return_model=True)
+    with progress_bar(recipe.epochs, "train", "epoch") as bar:
+
+        def show(epoch: int, values: dict[str, Any]) -> None:
+            test = values["test_acc"][0]
+            test_text = f"  test_acc {test:6.2f}" if test == test else ""
+            log.info(
+                "epoch %4d/%d  train_loss %.4f  val_loss %.4f  val_acc %6.2f%s  time %.1fs", epoch, recipe.epochs,
+                values["train_loss"][0], values["val_loss"][0], values["val_acc"][0], test_text,
+                values["train_time_s"][0],
+            )
+            bar.update(epoch - bar.n)
+
+        record, model = train_seeds(arch, recipe, splits, [int(cfg.seed)], device=str(cfg.device),
+                                    on_epoch=show, return_model=True)
     shape = (arch, recipe.channels, recipe.cells_per_stage, splits.num_classes, splits.in_channels)
     metrics = {
         "arch": space.to_string(arch),
@@ -81,11 +87,8 @@ def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
         output_dir / "checkpoint.pt",
     )
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, allow_nan=True))
-    print(
-        f"naslab.train: {metrics['status']}: val_acc {metrics['final']['val_acc']:.2f}  "
-        f"test_acc {metrics['final']['test_acc']:.2f}  -> {output_dir}/checkpoint.pt, metrics.json",
-        flush=True,
-    )
+    log.info("%s: val_acc %.2f  test_acc %.2f  -> %s/checkpoint.pt, metrics.json", metrics["status"],
+             metrics["final"]["val_acc"], metrics["final"]["test_acc"], output_dir)
     return metrics
 
 

@@ -71,10 +71,11 @@ def test_kill_9_mid_build_then_resume_equals_uninterrupted(tmp_path: Path) -> No
     assert 2 <= chunks_at_kill < 10, "the build was not interrupted mid-way"
     assert not (tmp_path / "killed.h5").exists()  # never a half-written output
 
-    resumed = _cli(tmp_path, "killed")
+    resumed = _cli(tmp_path, "killed", env={**os.environ, "NASLAB_PROGRESS": "1"})  # the bar, though not a tty
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, out
     assert f"{chunks_at_kill} of 10 chunks already done" in out
+    assert "10/10 [" in out and "class" in out.rsplit("10/10 [", 1)[1].splitlines()[0]  # tqdm: classes, rate
 
     # the uninterrupted reference, built as two shards and a merge, in-process
     ref_work = tmp_path / "work-ref"

@@ -16,8 +16,8 @@ as a failed Result; it never raises.
 
 from __future__ import annotations
 
+import logging
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ import numpy as np
 from naslab.results import Result, failed_result
 from naslab.spaces import Arch, get_space
 from naslab.training.trainer import METRIC_NAMES, Recipe
+
+log = logging.getLogger("naslab")
 
 
 class CacheMismatchError(ValueError):
@@ -219,7 +221,7 @@ class TrainEvaluator:
             record = train_seeds(arch, r, splits, self.seeds, device=self.device)
             curves = record.metrics
         except (RuntimeError, FloatingPointError) as exc:  # a numerical blow-up, not a bug
-            print(f"evaluator=train: training {self.space.to_string(arch)} failed: {exc}", file=sys.stderr)
+            log.warning("evaluator=train: training %s failed: %s", self.space.to_string(arch), exc)
             curves = {}
         for name in METRIC_NAMES:
             self._metrics[name][members] = curves.get(name, np.nan)
