@@ -16,6 +16,10 @@ iteration) keeps a 300-query search to ~30 fits. With several workers the batch 
 diverse by construction: distinct candidates ranked by independent Thompson draws;
 ``ask`` before earlier results arrive simply continues the current batch.
 The strategy uses only the space protocol and the results it is told.
+
+``proxy_table`` + ``proxies`` add zero-cost proxy scores, read from a precomputed proxy
+table (:mod:`naslab.zero_cost.table`), as predictor features beside the encoding
+(``encoding: none`` = the proxies alone), as NAS-Bench-Suite-Zero does (White et al. 2022).
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class Bananas(Strategy):
         num_trees: int = 100,
         nthread: int = 1,
         predictor_options: dict[str, Any] | None = None,
+        proxy_table: str | None = None,
+        proxies: list[str] | None = None,
     ) -> None:
         super().__init__(context)
         if num_init < 2 or refit_every < 1 or num_parents < 1 or max_edits < 1 or num_random < 0:
@@ -67,8 +73,13 @@ class Bananas(Strategy):
         self.num_random = num_random
         self.acquisition = acquisition
         self.ucb_beta = ucb_beta
+        statics = None
+        if proxy_table is not None:
+            from naslab.zero_cost.features import proxy_columns
+
+            statics = proxy_columns(context.space, proxy_table, list(proxies or ["synflow"]))
         self.predictor = OnlinePredictor.from_knobs(
-            context.space, predictor, encoding, nthread, num_members, num_trees, predictor_options
+            context.space, predictor, encoding, nthread, num_members, num_trees, predictor_options, statics
         )
         self.queue: list[Arch] = []
         self.proposed: set[Arch] = set()  # asked so far (evaluated or pending)

@@ -88,3 +88,16 @@ def with_statics(features: np.ndarray, statics: Mapping[str, np.ndarray]) -> np.
                 f"static {name!r} has {column.shape[0]} values, expected one per architecture ({features.shape[0]})"
             )
     return np.hstack([features, *columns]).astype(np.float32)
+
+
+def encode_with_statics(
+    space: CategoricalSpace, kind: str, statics: Mapping[str, np.ndarray] | None
+) -> np.ndarray:
+    """:func:`encode_all` with per-architecture columns appended (e.g. zero-cost proxies
+    from :func:`naslab.zero_cost.features.proxy_columns`); ``kind="none"`` gives the
+    columns alone (at least one is needed then)."""
+    if kind == "none":
+        if not statics:
+            raise ValueError("encoding 'none' needs feature columns (e.g. proxies) to stand on")
+        return with_statics(np.zeros((space.size, 0), dtype=np.float32), statics)
+    return with_statics(encode_all(space, kind), statics or {})

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from naslab.spaces import Arch, CategoricalSpace
-from naslab.surrogates.features import encode_all, resolve_encoding
+from naslab.surrogates.features import encode_all, encode_with_statics, resolve_encoding
 from naslab.surrogates.xgb import REGRESSORS, make_regressor
 
 ACQUISITIONS = ("its", "ucb", "ei", "mean")
@@ -63,15 +63,17 @@ class OnlinePredictor:
         encoding: str = "auto",
         nthread: int = 1,
         regressor_options: dict[str, Any] | None = None,
+        statics: dict[str, np.ndarray] | None = None,
     ) -> None:
         if regressor not in REGRESSORS:
             raise ValueError(f"unknown predictor {regressor!r}; choose from {list(REGRESSORS)}")
         self.space = space
         self.regressor = regressor
-        self.encoding = resolve_encoding(space, encoding)
+        # statics: extra per-architecture columns (zero-cost proxies); encoding 'none' = those alone
+        self.encoding = encoding if encoding == "none" and statics else resolve_encoding(space, encoding)
         self.nthread = nthread
         self.regressor_options = dict(regressor_options or {})
-        self.features = encode_all(space, self.encoding)
+        self.features = encode_with_statics(space, self.encoding, statics) if statics else encode_all(space, self.encoding)
         self._indices: list[int] = []
         self._scores: list[float] = []
         self.model: Any = None
@@ -87,6 +89,7 @@ class OnlinePredictor:
         num_members: int,
         num_trees: int,
         predictor_options: dict[str, Any] | None = None,
+        statics: dict[str, np.ndarray] | None = None,
     ) -> OnlinePredictor:
         """The predictor a strategy's config describes: ensemble size and tree count go to
         the regressors that have them; ``predictor_options`` override anything."""
@@ -97,7 +100,7 @@ class OnlinePredictor:
         else:
             options = {}
         options.update(predictor_options or {})
-        return cls(space, predictor, encoding, nthread, options)
+        return cls(space, predictor, encoding, nthread, options, statics)
 
     def observe(self, arch: Arch, score: float) -> None:
         self._indices.append(self.space.index(arch))
