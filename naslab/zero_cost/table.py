@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from naslab.build import MANIFEST, Progress, _atomic_write_bytes, chunk_path, done_chunks, prepare_work_dir
+from naslab.build import MANIFEST, _atomic_write_bytes, chunk_path, done_chunks, prepare_work_dir
+from naslab.progress import progress_bar
 from naslab.zero_cost.base import PROXY_NAMES, ZeroCostError, ZeroCostScorer
 
 LOG_STORED = ("synflow",)  # stored as ln(score): the raw values overflow float32
@@ -130,12 +131,13 @@ def run_shard(plan: ProxyPlan, scorer: ZeroCostScorer, work_dir: Path, shard: in
     pending = [k for k in mine if k not in finished]
     print(f"naslab.zero_cost.table: shard {shard}/{num_shards}: {len(mine) - len(pending)} of {len(mine)} "
           f"chunks done, {len(pending)} to score -> {work_dir}", file=sys.stderr, flush=True)
-    progress = Progress(sum(len(plan.chunk_classes(k)) for k in mine),
-                        sum(len(plan.chunk_classes(k)) for k in mine if k in finished))
-    for k in pending:
-        result = score_chunk(plan, scorer, k)
-        _atomic_write_bytes(chunk_path(work_dir, k), lambda h, r=result: np.savez(h, **r))
-        progress.update(len(result["class_ids"]))
+    total = sum(len(plan.chunk_classes(k)) for k in mine)
+    done = sum(len(plan.chunk_classes(k)) for k in mine if k in finished)
+    with progress_bar(total, f"zero-cost shard {shard}/{num_shards}", "class", initial=done) as bar:
+        for k in pending:
+            result = score_chunk(plan, scorer, k)
+            _atomic_write_bytes(chunk_path(work_dir, k), lambda h, r=result: np.savez(h, **r))
+            bar.update(len(result["class_ids"]))
     return len(pending)
 
 
@@ -217,12 +219,9 @@ def plan_from_config(cfg: Any) -> ProxyPlan:
 
 
 def run(cfg: Any) -> Path | None:
-    import torch
-
     if cfg.stage not in ("all", "score", "merge"):
         raise ZeroCostError(f"stage={cfg.stage!r} is not one of all, score, merge")
     plan = plan_from_config(cfg)
-    torch.set_num_threads(1)  # one thread per process (see DESIGN.md, Threads)
     scorer = ZeroCostScorer(plan.space_name, plan.dataset, plan.seed, data_root=cfg.data_root,
                             batch_size=plan.batch_size, network=plan.network)
     output = Path(cfg.output)
