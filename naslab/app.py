@@ -48,15 +48,43 @@ def load_benchmark_cached(path: str | Path) -> TabularBenchmark:
     return _load_cached(str(path.resolve()), path.stat().st_mtime_ns)
 
 
+@cache
+def _read_installed(loader_yaml: str) -> TabularBenchmark:
+    from hydra.utils import instantiate
+
+    return instantiate(OmegaConf.create(loader_yaml))
+
+
+def read_installed_benchmark(loader: DictConfig) -> TabularBenchmark:
+    """A benchmark read from installed package data (``benchmark.loader``), once per process."""
+    from naslab.benchmarks.importers.common import SourceFileError
+    from naslab.benchmarks.tabular import BenchmarkFileError, _validate
+
+    try:
+        bench = _read_installed(OmegaConf.to_yaml(loader, resolve=True))
+    except SourceFileError as exc:
+        raise ConfigError(str(exc)) from None
+    except Exception as exc:  # hydra wraps the importer's own error
+        if isinstance(exc.__cause__, SourceFileError):
+            raise ConfigError(str(exc.__cause__)) from None
+        raise
+    try:
+        _validate(bench, f"<{bench.space_name}/{bench.dataset}>")
+    except BenchmarkFileError as exc:
+        raise ConfigError(str(exc)) from None
+    return bench
+
+
 def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
     from hydra.utils import instantiate
 
     bench_cfg = cfg.get("benchmark")
     path = bench_cfg.get("path") if bench_cfg is not None else None
+    loader = bench_cfg.get("loader") if bench_cfg is not None else None
     import_command = bench_cfg.get("import_command") if bench_cfg is not None else None
     if path and import_command and not Path(path).is_file():
         raise ConfigError(f"benchmark file {path} does not exist; import it first: {import_command}")
-    benchmark = load_benchmark_cached(path) if path else None
+    benchmark = load_benchmark_cached(path) if path else read_installed_benchmark(loader) if loader else None
     evaluator = instantiate(cfg.evaluator)(benchmark=benchmark)
     if cfg.get("space") is not None:
         space = instantiate(cfg.space)
@@ -66,6 +94,11 @@ def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
                 "drop the space override or pick a benchmark of that space"
             )
     return evaluator, benchmark
+
+
+def bench_cfg_name(cfg: DictConfig) -> str | None:
+    bench_cfg = cfg.get("benchmark")
+    return str(bench_cfg.get("name")) if bench_cfg is not None and bench_cfg.get("name") is not None else None
 
 
 def _number(value: Any, kind: type, key: str) -> Any:
@@ -85,7 +118,7 @@ def retrain_command(arch: str, dataset: str) -> str | None:
     """The `naslab.train` command for ``arch`` on the benchmark's dataset, if naslab can train it."""
     if dataset == "digits":
         return f"python -m naslab.train arch='{arch}' dataset=digits"
-    if dataset.startswith("cifar10"):  # NB201's cifar10-valid / cifar10 splits both train on CIFAR-10
+    if dataset in ("cifar10", "cifar10-valid"):  # NB201's cifar10-valid / cifar10 splits both train on CIFAR-10
         return f"python -m naslab.train arch='{arch}' dataset=cifar10 data_root=<folder holding cifar-10-batches-py>"
     return None  # synthetic or a dataset naslab's trainer does not know
 
@@ -120,6 +153,26 @@ def git_dirty() -> bool | None:
     return bool(status.stdout.strip()) if status.returncode == 0 else None
 
 
+def checked_objective(cfg: DictConfig, evaluator: Any) -> Any:
+    """The configured objective, refusing one the benchmark cannot answer (one sentence)."""
+    from hydra.utils import instantiate
+
+    from naslab.objectives import validation_loss
+
+    objective = instantiate(cfg.objective) if cfg.get("objective") is not None else validation_accuracy
+    name = bench_cfg_name(cfg) or "this benchmark"
+    if objective is validation_accuracy and getattr(evaluator, "val_metric", "val_acc") is None:
+        raise ConfigError(
+            f"objective=val_acc needs a validation accuracy, but {name} has none (it minimises "
+            f"{evaluator.loss_metric}); use objective=search_metric or objective=val_loss"
+        )
+    if objective is validation_loss() and getattr(evaluator, "loss_metric", "val_loss") is None:
+        raise ConfigError(
+            f"objective=val_loss needs a validation loss, but {name} has none; use objective=search_metric"
+        )
+    return objective
+
+
 def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = None) -> dict[str, Any]:
     """Run the search ``cfg`` describes and write its run folder; return the summary."""
     from hydra.utils import instantiate
@@ -147,7 +200,7 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         budget=budget,
         num_workers=_number(cfg.get("workers", 1), int, "workers"),
         fidelity=_number(cfg.get("fidelity"), int, "fidelity"),
-        objective=instantiate(cfg.objective) if cfg.get("objective") is not None else validation_accuracy,
+        objective=checked_objective(cfg, evaluator),
         on_result=progress,
     )
     inc = trajectory.incumbent
@@ -182,16 +235,26 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         "benchmark": None
         if benchmark is None
         else {
-            "path": str(benchmark.path),
-            "sha256": file_sha256(benchmark.path) if benchmark.path else None,
+            "name": bench_cfg_name(cfg),
+            "path": str(benchmark.path) if benchmark.path else None,
+            "source": benchmark.attrs.get("source") if not benchmark.path else None,
+            "sha256": file_sha256(benchmark.path) if benchmark.path else benchmark.attrs.get("sha256"),
             "space": benchmark.space_name,
             "dataset": benchmark.dataset,
+            "search_metric": f"{benchmark.search_metric} ({benchmark.search_direction})",
         },
         "naslab": git_commit(),
         "naslab_version": __version__,
         "git_dirty": git_dirty(),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
+    if getattr(getattr(make_strategy, "func", make_strategy), "multi_fidelity", False) and len(evaluator.fidelities) == 1:
+        # the issue this answers: Hyperband on a one-epoch table silently equalled random search
+        summary["fidelity_note"] = (
+            f"{strategy_name} ran as its single-fidelity equivalent: the benchmark stores one fidelity "
+            f"(epoch {evaluator.fidelities[0]}), so every rung evaluates at full fidelity"
+        )
+        log.warning("%s", summary["fidelity_note"])
     if getattr(getattr(make_strategy, "func", make_strategy), "multi_objective", False):
         # before write_run: summary.json, written last, marks the folder finished
         from naslab.pareto import benchmark_worst, trajectory_front

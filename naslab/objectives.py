@@ -39,6 +39,29 @@ def validation_loss() -> Callable[[Result], float]:
     return _negative_validation_loss
 
 
+def _search_metric(result: Result) -> float:
+    if result.status != "ok":
+        return -math.inf
+    value = result.val_acc
+    if value == value:
+        return value
+    loss = result.val_loss
+    return -loss if loss == loss else -math.inf
+
+
+def search_metric() -> Callable[[Result], float]:
+    """The benchmark's own search metric (the default): ``val_acc`` where the evaluator
+    answers one (a maximised metric: accuracy, or e.g. mIoU where the benchmark's
+    ``val_metric`` says so), else ``-val_loss`` (a minimised one, e.g. FCNet's MSE).
+
+    The evaluator decides which field it fills (see
+    :class:`naslab.evaluators.tabular.TabularEvaluator`), so one sweep over benchmarks
+    with different metrics needs no per-benchmark objective. On a benchmark with both
+    (digits, NB201) this equals :func:`accuracy`.
+    """
+    return _search_metric
+
+
 @dataclass(frozen=True)
 class ScalarizedObjective:
     """``R = val_acc − weight · resource`` (Zoph & Le's reward with a resource penalty).

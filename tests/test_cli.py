@@ -123,8 +123,12 @@ def test_every_config_in_every_group_composes_and_instantiates(group, synthetic_
                         continue
                     raise
                 assert callable(obj) or obj is not None
+            elif "loader" in node:  # read from an installed package: the loader must exist (no data read here)
+                from hydra.utils import get_method
+
+                assert callable(get_method(node.loader._target_)), f"naslab/conf/{group}/{option}.yaml: bad loader"
             else:
-                assert "path" in node.keys(), f"naslab/conf/{group}/{option}.yaml has neither _target_ nor path"
+                assert "path" in node.keys(), f"naslab/conf/{group}/{option}.yaml has neither _target_, loader nor path"
 
 
 def test_missing_imported_benchmark_names_the_import_command(tmp_path):

@@ -10,7 +10,9 @@ File layout (``FORMAT_VERSION`` 1)::
     /complete           bool [N] (optional); False = row not built yet
     attributes          format_version, space, dataset, recipe (JSON), created_at,
                         created_by, hardware, source, licence, units (JSON: metric -> unit),
-                        description (JSON: metric -> meaning)
+                        description (JSON: metric -> meaning); optional:
+                        search_metric (default val_acc), search_direction (max|min),
+                        seed_mode (the evaluator's default: mean|random)
 
 Well-known metric names: ``val_acc``, ``val_loss``, ``test_acc``, ``test_loss``,
 ``train_acc``, ``train_loss`` (accuracies in percent) and ``train_time_s``, the
@@ -109,6 +111,16 @@ class TabularBenchmark:
             )
         return int(hits[0])
 
+    @property
+    def search_metric(self) -> str:
+        """The metric strategies search on (``val_acc`` unless the benchmark names another)."""
+        return str(self.attrs.get("search_metric") or "val_acc")
+
+    @property
+    def search_direction(self) -> str:
+        """``max`` or ``min``: whether :attr:`search_metric` is better when higher."""
+        return str(self.attrs.get("search_direction") or "max")
+
     # ----- queries ------------------------------------------------------------------
     def has(self, metric: str) -> bool:
         return metric in self.metrics
@@ -177,8 +189,12 @@ def _validate(bench: TabularBenchmark, label: str) -> None:
     n, s, e = bench.num_archs, len(bench.seeds), len(bench.epochs)
     if n == 0 or s == 0 or e == 0:
         raise BenchmarkFileError(f"{label}: empty benchmark (archs={n}, seeds={s}, epochs={e})")
-    if "val_acc" not in bench.metrics:
-        raise BenchmarkFileError(f"{label}: metric 'val_acc' is missing; it has {sorted(bench.metrics)}")
+    if bench.search_metric not in bench.metrics:
+        raise BenchmarkFileError(
+            f"{label}: the search metric {bench.search_metric!r} is missing; it has {sorted(bench.metrics)}"
+        )
+    if bench.search_direction not in ("max", "min"):
+        raise BenchmarkFileError(f"{label}: search_direction is {bench.search_direction!r}, expected 'max' or 'min'")
     for name, values in bench.metrics.items():
         if values.shape != (n, s, e):
             raise BenchmarkFileError(

@@ -18,32 +18,52 @@ class TabularEvaluator:
     """Look-ups in a :class:`TabularBenchmark`; cost = the stored training time.
 
     ``seed_mode='mean'`` answers the mean over the stored seeds (deterministic);
-    ``'random'`` answers one seed, picked from the runner's per-trial seed, as the
-    NAS-Bench-201 API does when asked for a single run.
+    ``'random'`` answers one stored seed, picked from the runner's per-trial seed, as
+    the NAS-Bench-201 API does when asked for a single run (rows with fewer stored
+    seeds pick among those they have). ``None`` takes the benchmark's own default
+    (its ``seed_mode`` attribute; ``mean`` if it names none).
     ``val_metric``/``test_metric`` let a benchmark with several datasets (e.g. NB201's
     ``cifar10-valid`` and ``cifar10``) be searched on one and reported on the other;
-    they are never substituted for one another silently.
+    they are never substituted for one another silently. ``val_metric`` fills
+    ``Result.val_acc`` and ``loss_metric`` ``Result.val_loss``; ``None`` means the
+    benchmark's search metric where it is maximised (resp. minimised), else
+    ``val_acc`` (resp. ``val_loss``) where the benchmark has it.
+
+    Regret (:meth:`regret`) is on the seed-mean ``test_metric`` when the benchmark
+    has it, else on the seed-mean search metric, in its direction;
+    :attr:`reference_metric` names which (and :meth:`metric_sources` says it).
     """
 
     def __init__(
         self,
         benchmark: TabularBenchmark,
-        seed_mode: SeedMode = "mean",
-        val_metric: str = "val_acc",
+        seed_mode: SeedMode | None = None,
+        val_metric: str | None = None,
         test_metric: str = "test_acc",
         latency_metric: str | None = None,
+        loss_metric: str | None = None,
     ) -> None:
+        b = benchmark
+        seed_mode = seed_mode or b.attrs.get("seed_mode") or "mean"
         if seed_mode not in ("mean", "random"):
             raise ValueError(f"seed_mode must be 'mean' or 'random', got {seed_mode!r}")
         self.benchmark = benchmark
         self.space = benchmark.space
         self.seed_mode = seed_mode
-        b = benchmark
-        self._val = b.metric(val_metric)
-        self.val_metric = val_metric
+        maximised = b.search_direction == "max"
+        if val_metric is None:
+            val_metric = b.search_metric if maximised else ("val_acc" if b.has("val_acc") else None)
+        if loss_metric is None:
+            loss_metric = b.search_metric if not maximised else ("val_loss" if b.has("val_loss") else None)
+        self.val_metric, self.loss_metric = val_metric, loss_metric
+        self._val = b.metric(val_metric) if val_metric is not None else None
         self.test_metric = resolve_test_metric(b, test_metric)
         self._test = b.metric(self.test_metric) if self.test_metric is not None else None
-        self._val_loss = b.metrics.get("val_loss")
+        self._val_loss = b.metric(loss_metric) if loss_metric is not None else None
+        # the metric whose NaN marks a failed training: the one strategies search on
+        self._primary = self._val if self._val is not None else self._val_loss
+        if self._primary is None:
+            raise ValueError(f"{b.label}: neither val_metric nor loss_metric names a metric to search on")
         self._time = b.metrics.get("train_time_s")
         self._positions = {int(e): i for i, e in enumerate(b.epochs)}
         self._params = _as_list(b.static.get("params"))
@@ -52,13 +72,20 @@ class TabularEvaluator:
         self._archs = b.archs
         self._index = self.space._index_by_arch
         self._last = len(self._positions) - 1
+        # rows that hold fewer stored seeds than the seed axis (e.g. NB201's 2-seed
+        # cells): position -> per row, the seed positions it has
+        self._seed_subsets = _seed_subsets(self._primary)
         # Results are immutable, so each (arch, epoch, seed) answer is built once and
         # then shared: a repeated query costs one dict and one list lookup
         self._answers: dict[tuple[int, int], list[Result | None]] = {}
         self._columns: dict[tuple[int, int], dict[str, list[float]]] = {}
-        # no test values at all: regret is measured on the search signal (metric_sources says so)
-        self.reference_metric = self.test_metric or val_metric
-        self._reference = b.table(self.reference_metric).tolist()
+        # no test values at all: regret is measured on the search metric, in its direction
+        # (metric_sources says so); reference_test_acc answers it only where it is maximised
+        self.reference_metric = self.test_metric or val_metric or loss_metric
+        self._regret_sign = 1.0 if self.test_metric is not None or val_metric is not None else -1.0
+        self._regret_reference = b.table(self.reference_metric).tolist()
+        self._reference = self._regret_reference if self._regret_sign > 0 else None
+        self._best_signed = float(np.nanmax(np.asarray(self._regret_reference, dtype=np.float64) * self._regret_sign))
         self._best = float(np.nanmax(self._reference)) if self._reference is not None else math.nan
 
     @property
@@ -80,7 +107,11 @@ class TabularEvaluator:
                     f"fidelity {fidelity} is not stored in {self.benchmark.label}; "
                     f"stored epochs: {list(self._positions)}"
                 )
-        seed = -1 if self.seed_mode == "mean" else trial_seed % self._val.shape[1]
+        if self.seed_mode == "mean":
+            seed = -1
+        else:
+            subset = self._seed_subsets[pos].get(i) if self._seed_subsets else None
+            seed = trial_seed % self._primary.shape[1] if subset is None else subset[trial_seed % len(subset)]
         answers = self._answers.get((pos, seed))
         if answers is None:
             answers = self._answers[(pos, seed)] = [None] * len(self._archs)
@@ -114,7 +145,8 @@ class TabularEvaluator:
         if cost != cost:  # NaN time: the training did not finish; charge nothing known
             cost = 0.0
         val = columns["val"][i]
-        if val != val:
+        primary = val if self._val is not None else columns["val_loss"][i]
+        if primary != primary:
             return failed_result(self._archs[i], epoch=epoch, seed=seed, cost_s=cost)
         return Result(
             arch=self._archs[i],
@@ -130,21 +162,45 @@ class TabularEvaluator:
         )
 
     def reference_test_acc(self, arch: Arch) -> float:
-        return self._reference[self._index[arch]]
+        return self._reference[self._index[arch]] if self._reference is not None else math.nan
 
     def metric_sources(self) -> dict[str, str]:
         """Where each number of the run comes from: file, metric, dataset and split."""
         b = self.benchmark
-        out = {"val_acc": describe_metric(b, self.val_metric)}
+        out = {"val_acc": describe_metric(b, self.val_metric) if self.val_metric is not None
+               else f"none: {b.label} is searched on the loss {self.loss_metric}"}
+        if self.loss_metric is not None:
+            out["val_loss"] = describe_metric(b, self.loss_metric)
         out["test_acc"] = (describe_metric(b, self.test_metric) if self.test_metric is not None
                            else f"none: {b.label} has no test values")
-        out["regret"] = f"best seed-mean {self.reference_metric} at the last epoch in {b.label} minus the incumbent's"
+        m = self.reference_metric
+        if self._regret_sign > 0:
+            out["regret"] = f"best seed-mean {m} at the last epoch in {b.label} minus the incumbent's"
+        else:
+            out["regret"] = f"the incumbent's seed-mean {m} at the last epoch minus the lowest in {b.label}"
         if self.test_metric is None:
-            out["regret"] += f" (on the validation metric {self.val_metric}: the benchmark has no test values)"
+            out["regret"] += f" (on the validation metric {m}: the benchmark has no test values)"
         return out
 
     def best_test_acc(self) -> float:
         return self._best
+
+    def regret(self, arch: Arch) -> float:
+        """How far ``arch``'s seed-mean :attr:`reference_metric` is from the best in the benchmark (>= 0)."""
+        return self._best_signed - self._regret_sign * self._regret_reference[self._index[arch]]
+
+
+def _seed_subsets(values: np.ndarray) -> list[dict[int, list[int]]] | None:
+    """Per epoch position: rows with some but not all seeds stored -> their seed positions."""
+    present = ~np.isnan(values)
+    counts = present.sum(axis=1)  # [N, E]
+    partial = (counts > 0) & (counts < values.shape[1])
+    if not partial.any():
+        return None
+    return [
+        {int(i): np.flatnonzero(present[i, :, e]).tolist() for i in np.flatnonzero(partial[:, e])}
+        for e in range(values.shape[2])
+    ]
 
 
 def resolve_test_metric(bench: TabularBenchmark, name: str) -> str | None:

@@ -90,6 +90,11 @@ class CategoricalSpace(ABC):
         out.setflags(write=False)
         return out
 
+    @cached_property
+    def all_strings(self) -> list[str]:
+        """The string of every architecture, in index order (a benchmark's ``/archs``)."""
+        return [self.to_string(tuple(int(v) for v in row)) for row in self.all_archs]
+
     def validate(self, arch: Arch) -> Arch:
         """Return ``arch`` as a tuple of ints, or raise ``ValueError`` if it is not in the space."""
         try:

@@ -24,8 +24,11 @@ def get_space(name: str) -> CategoricalSpace:
 
 
 def _register_builtin() -> None:
+    from naslab.spaces.grid import fcnet_space, hpobench_mlp_space
     from naslab.spaces.macro import MacroSpace
     from naslab.spaces.nb201 import NB201Space
 
     _FACTORIES.setdefault("nb201", NB201Space)
     _FACTORIES.setdefault("nasbench_macro", MacroSpace)
+    _FACTORIES.setdefault("fcnet", fcnet_space)
+    _FACTORIES.setdefault("hpobench_mlp", hpobench_mlp_space)
