@@ -10,7 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from naslab.app import register_resolvers
+from naslab.app import EXIT_NOTHING_USABLE, NothingUsable, register_resolvers
 from naslab.errors import user_error_message
 from naslab.jobs import run_job, run_sweep_job
 
@@ -32,7 +32,8 @@ def main(cfg: DictConfig) -> None:
         if message is None:
             raise
         print(f"naslab: error: {message}", file=sys.stderr)
-        sys.exit(2)
+        # 2: bad input, nothing run; 3: the run finished but nothing usable came out of it
+        sys.exit(EXIT_NOTHING_USABLE if isinstance(exc, NothingUsable) else 2)
 
 
 if __name__ == "__main__":

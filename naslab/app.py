@@ -25,6 +25,14 @@ class ConfigError(ValueError):
     """A config value is wrong; the message is one sentence for the user."""
 
 
+class NothingUsable(RuntimeError):
+    """The run finished and wrote its folder, but produced no usable result (every evaluation
+    failed); the CLI exits with :data:`EXIT_NOTHING_USABLE`."""
+
+
+EXIT_NOTHING_USABLE = 3
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("naslab_data"):
         # not cached: NASLAB_DATA may change between runs of one process (tests, notebooks)
@@ -114,8 +122,12 @@ def _number(value: Any, kind: type, key: str) -> Any:
 
 
 @cache
-def retrain_command(arch: str, dataset: str) -> str | None:
+def retrain_command(arch: str, dataset: str, space: str = "nb201") -> str | None:
     """The `naslab.train` command for ``arch`` on the benchmark's dataset, if naslab can train it."""
+    from naslab.train import TRAINABLE_SPACES
+
+    if space not in TRAINABLE_SPACES:
+        return None
     if dataset == "digits":
         return f"python -m naslab.train arch='{arch}' dataset=digits"
     if dataset in ("cifar10", "cifar10-valid"):  # NB201's cifar10-valid / cifar10 splits both train on CIFAR-10
@@ -209,7 +221,7 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         log.warning("regret: %s", sources["regret"])
     strategy_name = strategy_name or str(cfg.strategy.get("_target_", "?")).rsplit(".", 1)[-1]
     dataset = benchmark.dataset if benchmark is not None else str(cfg.get("dataset", "digits"))
-    retrain = retrain_command(inc.arch, dataset) if inc is not None else None
+    retrain = retrain_command(inc.arch, dataset, evaluator.space.name) if inc is not None else None
     summary: dict[str, Any] = {
         "strategy": strategy_name,
         "seed": int(cfg.seed),
@@ -269,4 +281,12 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
     log.info("run folder: %s", out_dir)
     if retrain:
         log.info("retrain the incumbent: %s", retrain)
+    elif inc is not None and retrain_command(inc.arch, dataset) is not None:  # the dataset, not the space
+        log.info("no retrain command: space %r has no trainer yet (naslab.train trains NB201 cells)",
+                 evaluator.space.name)
+    if inc is None and len(trajectory):
+        raise NothingUsable(
+            f"every one of the {len(trajectory)} evaluations failed: no incumbent and no regret "
+            f"(the run folder {out_dir} records them)"
+        )
     return summary

@@ -7,7 +7,11 @@ def user_error_message(exc: BaseException) -> str | None:
     """The one-sentence message for an error caused by input, or None for a bug."""
     from hydra.errors import InstantiationException
 
+    from naslab.app import NothingUsable
     from naslab.benchmarks.tabular import BenchmarkFileError
+
+    if isinstance(exc, NothingUsable):  # not bad input, but what the user must read: one sentence
+        return _first_line(exc)
 
     if isinstance(exc, InstantiationException):
         cause = exc.__cause__ or exc.__context__

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf
 
+from naslab.app import NothingUsable
 from naslab.errors import user_error_message
 from naslab.locks import RunFolderBusy, run_folder_lock
 from naslab.outputs import SUMMARY_FILE, atomic_write_text, is_finished
@@ -161,8 +162,13 @@ def _run_locked(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> Jo
             log.warning("%s holds a finished run of a different config; overwrite=true: replacing it", out_dir)
             # drop the marker first: a crash below must not leave a stale 'finished' folder
             (out_dir / SUMMARY_FILE).unlink()
-        run_from_config(cfg, out_dir, strategy_name)
-        write_hydra_files(cfg, out_dir)  # a refused run may have replaced them meanwhile
+        try:
+            run_from_config(cfg, out_dir, strategy_name)
+        finally:
+            write_hydra_files(cfg, out_dir)  # a refused run may have replaced them meanwhile
+    except NothingUsable as exc:  # finished and recorded; nothing to retry
+        log.warning("%s", exc)
+        raise
     except Exception as exc:
         reason = failure_reason(exc)
         if user_error_message(exc) is None:  # a bug: the log gets the traceback too

@@ -21,6 +21,11 @@ from naslab.training.trainer import Recipe
 log = logging.getLogger("naslab.train")
 
 
+# the spaces whose networks naslab.training builds (models.py: NB201 cells)
+TRAINABLE_SPACES = ("nb201",)
+EXIT_DIVERGED = 3  # the training ran but produced nothing usable
+
+
 class RetrainError(ValueError):
     """Bad input to the retrain command."""
 
@@ -32,6 +37,10 @@ def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
     if cfg.dataset not in DATASETS:
         raise RetrainError(f"unknown dataset {cfg.dataset!r}; expected one of {list(DATASETS)}")
     space = get_space(str(cfg.space))
+    if space.name not in TRAINABLE_SPACES:
+        raise RetrainError(
+            f"space {space.name!r} has no trainer yet; naslab.train trains only {list(TRAINABLE_SPACES)} networks"
+        )
     if cfg.arch is None or str(cfg.arch) in ("", "???"):
         raise RetrainError("no architecture given; pass arch='|nor_conv_3x3~0|+|...|' (an NB201 arch string)")
     arch = space.from_string(str(cfg.arch))
@@ -116,10 +125,14 @@ def main() -> None:
     def _app(cfg: DictConfig) -> None:
         output_dir = Path(cfg.output_dir) if cfg.output_dir else Path(HydraConfig.get().runtime.output_dir)
         try:
-            retrain(cfg, output_dir)
+            metrics = retrain(cfg, output_dir)
         except ValueError as exc:  # RetrainError, DatasetError, a bad arch string or recipe field
             print(f"naslab.train: error: {exc}", file=sys.stderr)
             sys.exit(2)
+        if metrics["status"] != "ok":
+            print(f"naslab.train: error: the training diverged (non-finite loss); {output_dir}/metrics.json "
+                  "records it as failed; try a smaller recipe.lr", file=sys.stderr)
+            sys.exit(EXIT_DIVERGED)
 
     sys.argv = [sys.argv[0], *(quote_arch_override(a) for a in sys.argv[1:])]
     _app()

@@ -233,3 +233,56 @@ def test_stray_temp_files_of_a_killed_cache_write_are_removed(tmp_path):
     unrelated.write_bytes(b"someone else's")
     TrainEvaluator(recipe=_train_recipe(epochs=2, eval_epochs=[1, 2]), cache_path=cache)
     assert not stray.exists() and unrelated.exists()
+
+
+# ----- point 7: no outcome that only looks like success ----------------------------------------
+def test_a_run_where_every_evaluation_failed_says_so_and_exits_non_zero(tmp_path):
+    import json
+
+    from naslab.benchmarks.tabular import write_benchmark
+
+    bench = make_synthetic_benchmark(epochs=(4, 12))
+    bench.metrics["val_acc"][...] = np.nan
+    path = write_benchmark(tmp_path / "all_failed.h5", bench)
+    out = tmp_path / "run"
+    proc = naslab_cli("benchmark=file", f"benchmark.path={path}", "strategy=random", "budget.queries=12",
+                      f"hydra.run.dir={out}", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert "every one of the 12 evaluations failed" in proc.stderr and "Traceback" not in proc.stderr
+    summary = json.loads((out / "summary.json").read_text())  # the folder still records what happened
+    assert summary["num_failed"] == 12 and summary["incumbent"] is None
+
+
+def test_a_diverged_retraining_exits_non_zero(tmp_path):
+    pytest.importorskip("torch")
+    import json
+
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    out = tmp_path / "run"
+    proc = naslab_cli(f"arch={arch}", "recipe.lr=1e12", "recipe.epochs=2", "recipe.train_size=64",
+                      "recipe.val_size=64", "recipe.test_size=64", "recipe.channels=4", "device=cpu",
+                      f"output_dir={out}", cwd=tmp_path, module="naslab.train")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "diverged" in proc.stderr and "Traceback" not in proc.stderr
+    assert json.loads((out / "metrics.json").read_text())["status"] == "failed"
+
+
+# ----- point 8: a printed command works, or is not printed ------------------------------------
+def test_no_retrain_command_for_a_space_without_a_trainer():
+    from naslab.app import retrain_command
+
+    assert retrain_command("00000012", "cifar10", "nasbench_macro") is None
+    assert retrain_command("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "cifar10-valid", "nb201")
+
+
+def test_naslab_train_refuses_a_space_it_cannot_train(tmp_path):
+    from omegaconf import OmegaConf
+
+    from naslab.app import CONFIG_DIR
+    from naslab.train import RetrainError, retrain
+
+    cfg = OmegaConf.load(CONFIG_DIR / "train.yaml")
+    cfg.pop("hydra")
+    cfg.arch, cfg.space = "00000012", "nasbench_macro"
+    with pytest.raises(RetrainError, match="space 'nasbench_macro' has no trainer yet"):
+        retrain(cfg, tmp_path)
