@@ -298,3 +298,19 @@ def test_warm_start_proposes_the_proxys_best_first(small_table, synthetic_bench)
     np.testing.assert_allclose(first, best)  # every arch sampled: the 5 best scores, in order
     later = [scores[SPACE.index(SPACE.from_string(a))] for a in trajectory.column("arch")[5:]]
     assert np.isnan(later).mean() > 0.5  # then evolution's own random start (the table is small)
+
+
+def test_analysis_prints_the_digits_table_with_a_vote(small_table, capsys):
+    sys.path.insert(0, str(REPO / "analysis"))
+    import zero_cost as analysis
+
+    analysis.main(["digits", "--table", str(small_table)])
+    out = capsys.readouterr().out
+    assert "9 of 5260 unique cells scored" in out
+    lines = [line for line in out.splitlines() if line.startswith("| ")]
+    names = {line.split(" | ")[0][2:] for line in lines[1:]}
+    assert names >= {"synflow", "params", "jacob_cov"}
+    assert names & {"vote(synflow, jacob_cov)", "vote(jacob_cov, synflow)"}  # params is no proxy to vote with
+    for line in lines[1:]:
+        rho = float(line.split(" | ")[1])
+        assert -1.0 <= rho <= 1.0
