@@ -61,6 +61,7 @@ class TrainEvaluator:
             fields["dataset"] = dataset
             self.recipe = Recipe.from_mapping(fields)
         self.space = get_space(space)
+        self.space.check_trainable()
         self.space_name = space
         self.dataset = dataset
         self.seeds = tuple(int(s) for s in seeds)
@@ -218,15 +219,15 @@ class TrainEvaluator:
         r = self.recipe
         shape = (arch, r.channels, r.cells_per_stage, splits.num_classes, splits.in_channels)
         try:
-            record = train_seeds(arch, r, splits, self.seeds, device=self.device)
+            record = train_seeds(arch, r, splits, self.seeds, device=self.device, space=self.space)
             curves = record.metrics
         except (RuntimeError, FloatingPointError) as exc:  # a numerical blow-up, not a bug
             log.warning("evaluator=train: training %s failed: %s", self.space.to_string(arch), exc)
             curves = {}
         for name in METRIC_NAMES:
             self._metrics[name][members] = curves.get(name, np.nan)
-        self._static["params"][members] = count_params(*shape)
-        self._static["flops"][members] = count_flops(*shape, splits.image_size)
+        self._static["params"][members] = count_params(*shape, space=self.space)
+        self._static["flops"][members] = count_flops(*shape, splits.image_size, space=self.space)
         self._complete[members] = True
         self.trainings += 1
         self._save_cache()

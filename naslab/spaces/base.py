@@ -10,13 +10,19 @@ canonical (isomorphism-invariant) key.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 Arch = tuple[int, ...]
 """An architecture: one integer choice per decision of its space."""
+
+
+class NotTrainableError(ValueError):
+    """The space has no network builder; the message is one sentence for the user."""
 
 
 class CategoricalSpace(ABC):
@@ -163,6 +169,32 @@ class CategoricalSpace(ABC):
                 if value != arch[d]:
                     out.append(arch[:d] + (value,) + arch[d + 1 :])
         return out
+
+    # ----- training: the space's own network builder ------------------------------------
+    network_builder: str | None = None
+    """``"module:function"`` that builds the torch network of an architecture, or None.
+
+    Called as ``function(arch, channels, cells_per_stage, num_classes, in_channels,
+    replicas)`` (see :func:`naslab.training.models.build_network`, NB201's): a module that
+    maps ``[B, replicas * in_channels, H, W]`` to ``[B, replicas, num_classes]`` and names
+    its classifier's input width ``features``. A string, so that a space never imports
+    torch (or anything above it) until a network is built.
+    """
+
+    def build_network(self, arch: Arch, **recipe: int) -> Any:
+        """The network of ``arch`` (see :attr:`network_builder`); one sentence if the space has none."""
+        self.check_trainable()
+        module, _, function = str(self.network_builder).partition(":")
+        return getattr(importlib.import_module(module), function)(self.validate(arch), **recipe)
+
+    def check_trainable(self) -> None:
+        """Raise :class:`NotTrainableError` (one sentence) if the space has no network builder."""
+        if self.network_builder is None:
+            raise NotTrainableError(
+                f"search space {self.name!r} has no network builder, so naslab cannot train its "
+                "architectures; search a tabular or surrogate benchmark of it, or give the space "
+                "a network_builder (as NB201Space does)"
+            )
 
     # ----- what predictors and synthetic benchmarks read (override to specialise) ------
     encodings: tuple[str, ...] = ("onehot", "computed")

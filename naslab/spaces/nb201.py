@@ -40,6 +40,7 @@ class NB201Space(CategoricalSpace):
     ops = OPS
     edges = EDGES
 
+    network_builder = "naslab.training.models:build_network"
     encodings = ("onehot", "path", "adjacency", "computed")
     # on NB201 CIFAR-10 the computed features (above all the number of live convolutions)
     # lift XGBoost's Kendall tau at n = 100 from ~0.48 to ~0.72 (analysis/predictor_quality.py)

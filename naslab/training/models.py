@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -170,6 +171,17 @@ def build_network(
     )
 
 
+def network_of(
+    space: Any, arch: Sequence[int], channels: int, cells_per_stage: int, num_classes: int, in_channels: int,
+    replicas: int = 1,
+) -> nn.Module:
+    """The network ``space`` builds for ``arch`` (:meth:`CategoricalSpace.build_network`); NB201's for None."""
+    if space is None:
+        return build_network(tuple(arch), channels, cells_per_stage, num_classes, in_channels, replicas)
+    return space.build_network(tuple(arch), channels=channels, cells_per_stage=cells_per_stage,
+                               num_classes=num_classes, in_channels=in_channels, replicas=replicas)
+
+
 @torch.no_grad()
 def init_replicas(model: NB201Network, seeds: Sequence[int]) -> None:
     """Initialise replica r from ``torch.Generator().manual_seed(seeds[r])`` alone.
@@ -202,9 +214,11 @@ def init_replicas(model: NB201Network, seeds: Sequence[int]) -> None:
             module.bias.zero_()
 
 
-def count_params(arch: Arch, channels: int, cells_per_stage: int, num_classes: int, in_channels: int) -> float:
-    """Trainable parameters of one network (one replica), in millions."""
-    model = build_network(arch, channels, cells_per_stage, num_classes, in_channels, replicas=1)
+def count_params(
+    arch: Arch, channels: int, cells_per_stage: int, num_classes: int, in_channels: int, space: Any = None
+) -> float:
+    """Trainable parameters of one network (one replica; ``space``'s, NB201 for None), in millions."""
+    model = network_of(space, arch, channels, cells_per_stage, num_classes, in_channels)
     return sum(p.numel() for p in model.parameters()) / 1e6
 
 
@@ -215,13 +229,14 @@ def count_flops(
     num_classes: int,
     in_channels: int,
     image_size: int,
+    space: Any = None,
 ) -> float:
     """Multiply-accumulates of one forward pass of one image, in millions.
 
     Counted from the layer shapes (convs and the classifier, as NB201 counts them);
-    BN, ReLU, pooling and additions are not counted.
+    BN, ReLU, pooling and additions are not counted. ``space`` as in :func:`count_params`.
     """
-    model = build_network(arch, channels, cells_per_stage, num_classes, in_channels, replicas=1)
+    model = network_of(space, arch, channels, cells_per_stage, num_classes, in_channels)
     total = 0
 
     def conv_hook(module: nn.Conv2d, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:

@@ -260,22 +260,23 @@ def train_seeds(
     on_epoch: Any = None,
     channels_last: bool = True,
     return_model: bool = False,
+    space: Any = None,
 ) -> TrainingRecord | tuple[TrainingRecord, Any]:
     """Train ``arch`` once per seed, all seeds together as replicas of one network.
 
-    ``channels_last`` memory format makes oneDNN's grouped convolutions about 2-3x
-    faster on CPU at these sizes (and suits tensor cores on a GPU).
+    The network is the space's (:meth:`CategoricalSpace.build_network`; NB201 when
+    ``space`` is None). ``channels_last`` memory format makes oneDNN's grouped
+    convolutions about 2-3x faster on CPU at these sizes (and suits tensor cores on a GPU).
     """
     import torch
     import torch.nn.functional as F
 
-    from naslab.training.models import build_network, init_replicas
+    from naslab.training.models import init_replicas, network_of
 
     device, amp_dtype = select_device(device)
     replicas = len(seeds)
-    model = build_network(
-        tuple(arch), recipe.channels, recipe.cells_per_stage, splits.num_classes, splits.in_channels, replicas
-    )
+    model = network_of(space, arch, recipe.channels, recipe.cells_per_stage, splits.num_classes,
+                       splits.in_channels, replicas)
     init_replicas(model, seeds)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
@@ -381,17 +382,17 @@ def train_plain(
     device: str = "auto",
     return_model: bool = False,
     on_epoch: Any = None,
+    space: Any = None,
 ) -> TrainingRecord | tuple[TrainingRecord, Any]:
     """The textbook loop, one network, one seed: the reference the fast trainer must match."""
     import torch
     import torch.nn.functional as F
 
-    from naslab.training.models import build_network, init_replicas
+    from naslab.training.models import init_replicas, network_of
 
     device, amp_dtype = select_device(device)
-    model = build_network(
-        tuple(arch), recipe.channels, recipe.cells_per_stage, splits.num_classes, splits.in_channels, 1
-    )
+    model = network_of(space, arch, recipe.channels, recipe.cells_per_stage, splits.num_classes,
+                       splits.in_channels, 1)
     init_replicas(model, [seed])
     model.to(device)
     optimizer = torch.optim.SGD(
