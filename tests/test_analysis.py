@@ -17,6 +17,9 @@ from naslab.analysis import report
 from naslab.analysis.runs import load_runs
 from naslab.benchmarks.synthetic import write_synthetic_benchmark
 from naslab.sweep import run_sweep
+from naslab.testing import requires
+
+needs_matplotlib = requires("matplotlib", extra="analysis")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BENCHMARK = REPO_ROOT / "naslab" / "data" / "nb201_digits.h5"
@@ -53,6 +56,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@needs_matplotlib
 def test_every_figure_is_written_as_png_and_pdf(outputs: Path) -> None:
     stems = {p.stem for p in outputs.glob("*.png")}
     assert {"average_rank", "ecdf_regret"} <= stems
@@ -64,6 +68,7 @@ def test_every_figure_is_written_as_png_and_pdf(outputs: Path) -> None:
     assert not list(outputs.glob("*.tmp"))
 
 
+@needs_matplotlib
 def test_final_table_has_one_row_per_strategy_and_the_best_in_bold(outputs: Path, sweeps: tuple[Path, Path]) -> None:
     lines = (outputs / "final_table.md").read_text().splitlines()
     rows = [line for line in lines[2:] if line.startswith("| ")]
@@ -83,6 +88,7 @@ def test_final_table_has_one_row_per_strategy_and_the_best_in_bold(outputs: Path
     assert tex.count(r"\\") == 2 + len(STRATEGIES) and r"local\_search" in tex and r"\mathbf" in tex
 
 
+@needs_matplotlib
 def test_anytime_curves_follow_the_incumbent(sweeps: tuple[Path, Path], outputs: Path) -> None:
     """The incumbent (best validation accuracy so far) never gets worse, per seed and on average.
 
@@ -108,6 +114,7 @@ def test_anytime_curves_follow_the_incumbent(sweeps: tuple[Path, Path], outputs:
         assert len(chosen) == SEEDS
 
 
+@needs_matplotlib
 def test_average_ranks_are_a_permutation_average(outputs: Path) -> None:
     rows = read_csv(outputs / "average_rank.csv")
     by_point = defaultdict(list)
@@ -119,6 +126,7 @@ def test_average_ranks_are_a_permutation_average(outputs: Path) -> None:
         assert min(ranks) >= 1.0 and max(ranks) <= len(STRATEGIES)
 
 
+@needs_matplotlib
 def test_ecdf_reaches_one_with_every_seed(outputs: Path) -> None:
     by_curve = defaultdict(list)
     for row in read_csv(outputs / "ecdf_regret.csv"):
@@ -130,6 +138,7 @@ def test_ecdf_reaches_one_with_every_seed(outputs: Path) -> None:
         assert list(regrets) == sorted(regrets) and list(fractions) == sorted(fractions)
 
 
+@needs_matplotlib
 def test_hypervolume_grows_and_fronts_are_non_dominated(outputs: Path) -> None:
     for path in outputs.glob("pareto_*_hypervolume.csv"):
         per_strategy = defaultdict(list)
@@ -148,6 +157,7 @@ def test_hypervolume_grows_and_fronts_are_non_dominated(outputs: Path) -> None:
             assert list(costs) == sorted(costs) and all(b > a for a, b in zip(accs, accs[1:]))
 
 
+@needs_matplotlib
 def test_same_runs_give_byte_identical_outputs(sweeps: tuple[Path, Path], tmp_path: Path) -> None:
     for name in ("a", "b"):  # PNG carries no data the PDF lacks: leave it out to save time
         assert report.main([str(sweeps[1]), "--out", str(tmp_path / name), "--formats", "pdf"]) == 0
@@ -183,6 +193,7 @@ def test_every_script_has_help(script: str) -> None:
     assert done.returncode == 0 and "usage:" in done.stdout and "--out" in done.stdout
 
 
+@needs_matplotlib
 def test_pareto_fronts_use_a_runs_pareto_csv(sweeps: tuple[Path, Path], tmp_path: Path) -> None:
     """A run's pareto.csv (what a multi-objective strategy reports) is drawn instead of its evaluations."""
     import shutil

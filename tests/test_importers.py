@@ -23,6 +23,7 @@ from naslab.benchmarks.importers.nb201_pth import import_nb201_official
 from naslab.benchmarks.tabular import load_benchmark
 from naslab.spaces.macro import MacroSpace
 from naslab.spaces.nb201 import NB201Space
+from naslab.testing import ImporterContract
 
 SHARED_BENCHMARKS = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
 CSV_12 = "nb201-cifar10-12ep/cifar10_12ep_seedmean.csv"
@@ -285,3 +286,32 @@ def test_official_import_reads_a_nats_archive_folder(official_dict, tmp_path):
     (archive / "meta.pickle.pbz2").unlink()
     with pytest.raises(SourceFileError, match="without meta.pickle.pbz2"):
         import_nb201_official(archive)
+
+
+# ----- the importer contract (naslab.testing.ImporterContract) ----------------------------
+class TestNB201OfficialImporterContract(ImporterContract):
+    """The official-file importer on the documented-structure fixture (3 of 15,625 cells trained)."""
+
+    @pytest.fixture
+    def imported(self, official_dict, tmp_path):
+        # the shared fixture's accuracies grow with the index (up to 6,000 %); keep them in percent here
+        infos = {i: {"less": _arch_results(i, official_dict["meta_archs"][i], 12, 70.0 + i % 10),
+                     "full": _arch_results(i, official_dict["meta_archs"][i], 200, 85.0 + i % 10)}
+                 for i in official_dict["evaluated_indexes"]}
+        for info in infos.values():
+            for run in (r for part in info.values() for r in part["all_results"].values()):
+                run["train_acc1es"] = {e: 50.0 + e / 4 for e in run["train_acc1es"]}
+        path = tmp_path / "NAS-Bench-201-fixture.pickle"
+        path.write_bytes(pickle.dumps({**official_dict, "arch2infos": infos}))
+        return import_nb201_official(path)
+
+    @pytest.fixture
+    def expected_values(self):
+        space = NB201Space()
+        arch = lambda i: space.to_string(space.arch(i))  # noqa: E731
+        return [
+            ("val_acc", arch(5), 1, 12, 70.0 + 5 + 888 % 7),  # last epoch of the 12-epoch run, seed 888
+            ("val_acc", arch(6111), 1, 200, 85.0 + 1 + 888 % 7),
+            ("test_acc", arch(6111), 0, 200, 80.0 + 777 % 5),
+            ("val_acc", arch(1), 0, 200, float("nan")),  # not in the file: NaN, not 0
+        ]
