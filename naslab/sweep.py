@@ -49,6 +49,7 @@ CONFIG_NAME = "config"
 # python -m naslab runs naslab/__main__.py: Hydra names the job (and its log file) after it
 CLI_JOB_NAME = "__main__"
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+EXECUTORS = ("processes", "dask")
 
 
 class SweepError(ValueError):
@@ -364,8 +365,16 @@ def _run_job(job: Job) -> tuple[int, str, Path, str]:
     return job.index, status, out_dir, reason
 
 
-def run_sweep(overrides: Sequence[str], processes: int | None = None) -> SweepReport:
-    """Run every job of the sweep ``overrides`` describe; return what happened."""
+def run_sweep(overrides: Sequence[str], processes: int | None = None, executor: str = "processes",
+              address: str | None = None) -> SweepReport:
+    """Run every job of the sweep ``overrides`` describe; return what happened.
+
+    ``executor``: ``processes`` (a pool of ``processes`` on this machine) or ``dask`` (the
+    Dask scheduler at ``address``, else a LocalCluster of ``processes`` workers; see
+    :mod:`naslab.dask_cluster`).
+    """
+    if executor not in EXECUTORS:
+        raise SweepError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     started = time.perf_counter()
     from hydra.errors import HydraException
 
@@ -399,7 +408,10 @@ def run_sweep(overrides: Sequence[str], processes: int | None = None) -> SweepRe
         callbacks.on_multirun_start(config=composer.master)
     seen: dict[Path, int] = {}
     with progress_bar(len(jobs), "sweep", "job") as bar:
-        for index, status, out_dir, reason in _execute(jobs, list(overrides), exact, processes, cache):
+        setup = _Setup(tuple(overrides), exact, cache, os.getcwd())
+    results = _execute_on_dask(jobs, setup, processes, address) if executor == "dask" else \
+        _execute(jobs, setup, processes)
+    for index, status, out_dir, reason in results:
             if out_dir in seen:
                 status, reason = "failed", (
                     f"jobs {seen[out_dir]} and {index} share this run folder; make hydra.sweep.subdir name every swept key"
@@ -421,9 +433,18 @@ def run_sweep(overrides: Sequence[str], processes: int | None = None) -> SweepRe
     return report
 
 
-def _execute(
-    jobs: list[Job], overrides: list[str], exact: dict[tuple[str, ...], bool], processes: int, cache: Any
-) -> Iterator[tuple[int, str, Path, str]]:
+@dataclass(frozen=True)
+class _Setup:
+    """What a worker needs to derive any job's config, as the parent does."""
+
+    overrides: tuple[str, ...]
+    exact: dict[tuple[str, ...], bool]
+    cache: Any  # the parent's resolver cache (its ${now:...})
+    cwd: str  # where relative paths (hydra.sweep.dir, the benchmark) start, and hydra.runtime.cwd
+
+
+def _execute(jobs: list[Job], setup: _Setup, processes: int) -> Iterator[tuple[int, str, Path, str]]:
+    overrides, exact, cache = list(setup.overrides), setup.exact, setup.cache
     if processes == 1:
         global _composer, _exact
         root = logging.getLogger()
@@ -448,6 +469,37 @@ def _execute(
         yield from pool.imap_unordered(_run_job, jobs, chunksize=chunk)
 
 
+def _execute_on_dask(jobs: list[Job], setup: _Setup, workers: int,
+                     address: str | None) -> Iterator[tuple[int, str, Path, str]]:
+    from functools import partial
+
+    from naslab.dask_cluster import DaskError, dask_client, run_on_dask
+
+    size = max(1, min(16, len(jobs) // (4 * workers)))  # batches: Dask's per-task cost is about a millisecond
+    batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    try:
+        with dask_client(address, workers) as client:
+            for results in run_on_dask(client, partial(_run_batch, setup), batches):
+                yield from results
+    except DaskError as exc:
+        raise SweepError(str(exc)) from None
+
+
+_setup: _Setup | None = None
+
+
+def _run_batch(setup: _Setup, jobs: list[Job]) -> list[tuple[int, str, Path, str]]:
+    """Run ``jobs`` in a Dask worker, which composes the sweep once (again when a new sweep comes)."""
+    global _setup
+    os.chdir(setup.cwd)  # before composing: hydra.runtime.cwd records it
+    if _setup != setup:
+        if _composer is not None:
+            _composer.close()
+        _init_worker(list(setup.overrides), setup.exact, setup.cache)
+        _setup = setup
+    return [_run_job(job) for job in jobs]
+
+
 def _available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -465,6 +517,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, sweeps as in the CLI (a,b  range(0,10))")
     parser.add_argument("-j", "--processes", type=int, default=None,
                         help="worker processes (default: the cores this process may use)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="processes",
+                        help="where jobs run: a pool of processes here, or a Dask cluster (naslab[dask])")
+    parser.add_argument("--address", default=None,
+                        help="--executor dask: the scheduler, tcp://HOST:8786 (default: a LocalCluster of -j workers)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bar (it is drawn only on a terminal anyway; NASLAB_PROGRESS=0 does the same)")
     args = parser.parse_args(argv)
@@ -474,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--processes must be >= 1, got {args.processes}")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     try:
-        report = run_sweep(args.overrides, args.processes)
+        report = run_sweep(args.overrides, args.processes, args.executor, args.address)
     except SweepError as exc:
         print(f"naslab.sweep: error: {exc}", file=sys.stderr)
         return 2
