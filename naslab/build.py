@@ -182,8 +182,24 @@ def _run_chunk(args: tuple[int, str]) -> tuple[int, int]:
     return chunk, len(result["class_ids"])
 
 
-def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, workers: int) -> int:
-    """Train this shard's missing chunks; returns how many chunks it trained."""
+def _run_chunk_on_dask(plan: BuildPlan, cwd: str, args: tuple[int, str]) -> tuple[int, int]:
+    """:func:`_run_chunk` in a Dask worker, which loads the data once per plan."""
+    os.chdir(cwd)  # relative data_root and work_dir mean what they mean to the command
+    chunk, work_dir = args
+    if chunk_path(Path(work_dir), chunk).is_file():  # a retry after its worker died: the chunk got written
+        return chunk, len(plan.chunk_classes(chunk))
+    if _WORKER_STATE.get("plan") != plan:
+        _init_worker(plan)
+    return _run_chunk(args)
+
+
+def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, workers: int,
+              executor: str = "local", address: str | None = None) -> int:
+    """Train this shard's missing chunks; returns how many chunks it trained.
+
+    ``executor``: ``local`` (``workers`` processes here) or ``dask`` (the Dask scheduler at
+    ``address``, else a LocalCluster of ``workers`` processes; :mod:`naslab.dask_cluster`).
+    """
     import multiprocessing
 
     if not 0 <= shard < num_shards:
@@ -201,6 +217,18 @@ def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, work
         return 0
     tasks = [(k, str(work_dir)) for k in pending]
     with progress_bar(total_classes, f"build shard {shard}/{num_shards}", "class", initial=done_classes) as bar:
+        if executor == "dask":
+            from functools import partial
+
+            from naslab.dask_cluster import DaskError, dask_client, run_on_dask
+
+            try:
+                with dask_client(address, workers) as client:
+                    for _chunk, count in run_on_dask(client, partial(_run_chunk_on_dask, plan, os.getcwd()), tasks):
+                        bar.update(count)
+            except DaskError as exc:
+                raise BuildError(str(exc)) from None
+            return len(pending)
         if workers == 1:
             # in this process: no pool to start, and it works inside launchers whose job
             # processes may not have children (a SLURM/joblib job with one core)
@@ -327,7 +355,11 @@ def run(cfg: Any) -> Path | None:
     if cfg.stage in ("all", "build"):
         workers = int(cfg.workers) if cfg.workers else (os.cpu_count() or 1)
         started = time.monotonic()
-        trained = run_shard(plan, work_dir, int(cfg.shard), int(cfg.num_shards), workers)
+        executor = str(cfg.get("executor", "local"))
+        if executor not in ("local", "dask"):
+            raise BuildError(f"executor={executor!r} is not one of local, dask")
+        trained = run_shard(plan, work_dir, int(cfg.shard), int(cfg.num_shards), workers, executor,
+                            cfg.get("dask_address"))
         log.info("trained %d chunk(s) in %.0f s", trained, time.monotonic() - started)
     if cfg.stage == "build":
         return None

@@ -49,3 +49,19 @@ def test_unreachable_scheduler_is_one_sentence(synthetic_path: Path, tmp_path: P
     with pytest.raises(SweepError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         run_sweep(["benchmark=file", f"benchmark.path={synthetic_path}", "strategy=random",
                    f"hydra.sweep.dir={tmp_path}"], executor="dask", address="tcp://127.0.0.1:9")
+
+
+def test_build_on_dask_equals_the_local_build(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from test_build import _config, _same_benchmark
+
+    from naslab import build
+
+    small = {"limit_classes": 2, "workers": 1}
+    build.run(_config(output=str(tmp_path / "local.h5"), work_dir=str(tmp_path / "work-local"), **small))
+    # half of the work already done, as after an interrupted build: the rest goes to Dask
+    build.run(_config(output=str(tmp_path / "dask.h5"), work_dir=str(tmp_path / "work-dask"), stage="build",
+                      shard=0, num_shards=2, **small))
+    build.run(_config(output=str(tmp_path / "dask.h5"), work_dir=str(tmp_path / "work-dask"), executor="dask",
+                      **small))
+    _same_benchmark(tmp_path / "local.h5", tmp_path / "dask.h5")
