@@ -55,6 +55,8 @@ class Bananas(Strategy):
         predictor_options: dict[str, Any] | None = None,
         proxy_table: str | None = None,
         proxies: list[str] | None = None,
+        warm_start_trees: int = 0,
+        cold_refit_growth: float = 2.0,
     ) -> None:
         super().__init__(context)
         if num_init < 2 or refit_every < 1 or num_parents < 1 or max_edits < 1 or num_random < 0:
@@ -79,7 +81,8 @@ class Bananas(Strategy):
 
             statics = proxy_columns(context.space, proxy_table, list(proxies or ["synflow"]))
         self.predictor = OnlinePredictor.from_knobs(
-            context.space, predictor, encoding, nthread, num_members, num_trees, predictor_options, statics
+            context.space, predictor, encoding, nthread, num_members, num_trees, predictor_options, statics,
+            warm_start_trees=warm_start_trees, cold_refit_growth=cold_refit_growth,
         )
         self.queue: list[Arch] = []
         self.proposed: set[Arch] = set()  # asked so far (evaluated or pending)

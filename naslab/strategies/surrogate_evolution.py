@@ -45,6 +45,8 @@ class SurrogateEvolution(Strategy):
         num_trees: int = 100,
         nthread: int = 1,
         predictor_options: dict[str, Any] | None = None,
+        warm_start_trees: int = 0,
+        cold_refit_growth: float = 2.0,
     ) -> None:
         super().__init__(context)
         if population_size < 2 or sample_size < 1 or num_init < 2 or num_offspring < 1 or refit_every < 1:
@@ -65,7 +67,8 @@ class SurrogateEvolution(Strategy):
         self.acquisition = acquisition
         self.ucb_beta = ucb_beta
         self.predictor = OnlinePredictor.from_knobs(
-            context.space, predictor, encoding, nthread, num_members, num_trees, predictor_options
+            context.space, predictor, encoding, nthread, num_members, num_trees, predictor_options,
+            warm_start_trees=warm_start_trees, cold_refit_growth=cold_refit_growth,
         )
         self.population: deque[tuple[float, Arch]] = deque()
         self.proposed: set[Arch] = set()

@@ -64,9 +64,16 @@ class OnlinePredictor:
         nthread: int = 1,
         regressor_options: dict[str, Any] | None = None,
         statics: dict[str, np.ndarray] | None = None,
+        warm_start_trees: int = 0,
+        cold_refit_growth: float = 2.0,
     ) -> None:
         if regressor not in REGRESSORS:
             raise ValueError(f"unknown predictor {regressor!r}; choose from {list(REGRESSORS)}")
+        if warm_start_trees < 0 or not cold_refit_growth > 1:
+            raise ValueError(
+                "the predictor needs warm_start_trees >= 0 and cold_refit_growth > 1; "
+                f"got {warm_start_trees} and {cold_refit_growth}"
+            )
         self.space = space
         self.regressor = regressor
         # statics: extra per-architecture columns (zero-cost proxies); encoding 'none' = those alone
@@ -76,8 +83,11 @@ class OnlinePredictor:
         self.features = encode_with_statics(space, self.encoding, statics) if statics else encode_all(space, self.encoding)
         self._indices: list[int] = []
         self._scores: list[float] = []
+        self.warm_start_trees = warm_start_trees
+        self.cold_refit_growth = cold_refit_growth
         self.model: Any = None
         self.observed_at_fit = 0
+        self._cold_fit_size = 0
 
     @classmethod
     def from_knobs(
@@ -90,6 +100,8 @@ class OnlinePredictor:
         num_trees: int,
         predictor_options: dict[str, Any] | None = None,
         statics: dict[str, np.ndarray] | None = None,
+        warm_start_trees: int = 0,
+        cold_refit_growth: float = 2.0,
     ) -> OnlinePredictor:
         """The predictor a strategy's config describes: ensemble size and tree count go to
         the regressors that have them; ``predictor_options`` override anything."""
@@ -100,7 +112,7 @@ class OnlinePredictor:
         else:
             options = {}
         options.update(predictor_options or {})
-        return cls(space, predictor, encoding, nthread, options, statics)
+        return cls(space, predictor, encoding, nthread, options, statics, warm_start_trees, cold_refit_growth)
 
     def observe(self, arch: Arch, score: float) -> None:
         self._indices.append(self.space.index(arch))
@@ -123,15 +135,32 @@ class OnlinePredictor:
         return np.where(finite, y, y[finite].min())
 
     def fit(self, seed: int) -> bool:
-        """Refit on everything observed; False (and no model) while too little is known."""
+        """Refit on everything observed; False (and no model) while too little is known.
+
+        With ``warm_start_trees`` > 0 and a regressor that can continue (``fit_more``,
+        :class:`~naslab.surrogates.xgb.XGBEnsemble`), a refit adds that many trees per
+        member on the data so far instead of building the model anew; a cold fit comes
+        back whenever the data have grown ``cold_refit_growth``-fold since the last
+        one (10, 20, 40, ... results by default), so early trees fitted on a handful of
+        results do not stay in the model for the whole search.
+        """
         y = self.targets()
         if y is None:
             return False
         X = self.features[np.asarray(self._indices, dtype=np.int64)]
-        self.model = make_regressor(
-            self.regressor, random_state=seed, nthread=self.nthread, **self.regressor_options
+        warm = (
+            self.warm_start_trees > 0
+            and hasattr(self.model, "fit_more")
+            and len(y) < self.cold_refit_growth * self._cold_fit_size
         )
-        self.model.fit(X, y)
+        if warm:
+            self.model.fit_more(X, y, self.warm_start_trees, seed)
+        else:
+            self.model = make_regressor(
+                self.regressor, random_state=seed, nthread=self.nthread, **self.regressor_options
+            )
+            self.model.fit(X, y)
+            self._cold_fit_size = len(y)
         self.observed_at_fit = self.num_observed
         return True
 
