@@ -92,24 +92,25 @@ def _hydra_files() -> list[tuple[Any, str]]:
     return [(hydra_cfg, "hydra.yaml"), (hydra_cfg.hydra.overrides.task, "overrides.yaml")]
 
 
-def write_hydra_files(cfg: DictConfig, out_dir: Path) -> None:
+def write_hydra_files(cfg: DictConfig, out_dir: Path, rendered: list[tuple[str, str]] | None = None) -> None:
     """(Re)write ``.hydra/`` from this run's own config, and keep a copy in ``.hydra/finished/``.
 
     Hydra writes ``.hydra/`` before naslab gets control, also for a run that naslab then
     refuses; the run that owns the folder therefore writes it again when it finishes, and a
-    refused run puts the owner's copy back (:func:`restore_hydra_files`).
+    refused run puts the owner's copy back (:func:`restore_hydra_files`). ``rendered``:
+    the files as :func:`naslab.hydra_files.render` gave them for this run already.
     """
     from hydra.core.hydra_config import HydraConfig
-    from hydra.core.utils import _save_config
+
+    from naslab import hydra_files
 
     files = _hydra_files()
     subdir = HydraConfig.instance().cfg.hydra.output_subdir if files else None
     if subdir is None:
         return
+    rendered = rendered or hydra_files.render(cfg, HydraConfig.instance().cfg)
     for folder in (out_dir / str(subdir), out_dir / str(subdir) / "finished"):
-        _save_config(cfg, "config.yaml", folder)
-        for node, name in files:
-            _save_config(node, name, folder)
+        hydra_files.write(rendered, folder)
 
 
 def restore_hydra_files(out_dir: Path) -> None:
@@ -123,24 +124,29 @@ def restore_hydra_files(out_dir: Path) -> None:
         atomic_write_text(hydra_dir / saved.name, saved.read_text())
 
 
-def run_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> JobStatus:
+def run_job(
+    cfg: DictConfig, out_dir: Path, strategy_name: str | None, rendered: list[tuple[str, str]] | None = None
+) -> JobStatus:
     """Run one search into ``out_dir`` unless it already finished with this config.
 
     The folder is locked while the run writes it; a folder another run is writing, or one
     holding a finished run of another config (unless ``overwrite=true``), is refused in one
     sentence with nothing written into it. On failure, writes ``out_dir/failed.json`` and
-    re-raises the original exception.
+    re-raises the original exception. ``rendered``: this run's ``.hydra`` files, if the
+    caller rendered them already (:func:`write_hydra_files`).
     """
     try:
         with run_folder_lock(out_dir):
-            return _run_locked(cfg, out_dir, strategy_name)
+            return _run_locked(cfg, out_dir, strategy_name, rendered)
     except RunFolderBusy:
         # the run writing the folder puts its own .hydra files back when it finishes
         log.error("run refused: %s is being written by another run", out_dir)
         raise
 
 
-def _run_locked(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> JobStatus:
+def _run_locked(
+    cfg: DictConfig, out_dir: Path, strategy_name: str | None, rendered: list[tuple[str, str]] | None
+) -> JobStatus:
     from naslab.app import run_from_config
 
     failed_marker = out_dir / FAILED_FILE
@@ -165,7 +171,7 @@ def _run_locked(cfg: DictConfig, out_dir: Path, strategy_name: str | None) -> Jo
         try:
             run_from_config(cfg, out_dir, strategy_name)
         finally:
-            write_hydra_files(cfg, out_dir)  # a refused run may have replaced them meanwhile
+            write_hydra_files(cfg, out_dir, rendered)  # a refused run may have replaced them meanwhile
     except NothingUsable as exc:  # finished and recorded; nothing to retry
         log.warning("%s", exc)
         raise

@@ -295,8 +295,8 @@ def run_one(cfg: DictConfig, callbacks: Any = None) -> tuple[str, Path, str]:
 
 def _run_one(cfg: DictConfig, task_cfg: DictConfig, out_dir: Path) -> tuple[str, str]:
     from hydra.core.hydra_config import HydraConfig
-    from hydra.core.utils import _save_config
 
+    from naslab import hydra_files
     from naslab.jobs import finished_with, run_job
 
     try:
@@ -305,14 +305,14 @@ def _run_one(cfg: DictConfig, task_cfg: DictConfig, out_dir: Path) -> tuple[str,
             return "skipped", ""
     except Exception:  # noqa: BLE001 - run_job below records why the config does not resolve
         pass
+    rendered = None
     if cfg.hydra.output_subdir is not None:
-        hydra_dir = out_dir / str(cfg.hydra.output_subdir)
-        _save_config(task_cfg, "config.yaml", hydra_dir)
-        _save_config(HydraConfig.instance().cfg, "hydra.yaml", hydra_dir)
-        _save_config(cfg.hydra.overrides.task, "overrides.yaml", hydra_dir)
+        # rendered once: naslab.jobs writes them again (and a copy) when the run finishes
+        rendered = hydra_files.render(task_cfg, HydraConfig.instance().cfg)
+        hydra_files.write(rendered, out_dir / str(cfg.hydra.output_subdir))
     out_dir.mkdir(parents=True, exist_ok=True)
     configure_job_logging(cfg)
-    return run_job(task_cfg, out_dir, cfg.hydra.runtime.choices.get("strategy")), ""
+    return run_job(task_cfg, out_dir, cfg.hydra.runtime.choices.get("strategy"), rendered), ""
 
 
 def _job_return(cfg: DictConfig, task_cfg: DictConfig, status: str, out_dir: Path, reason: str) -> Any:
