@@ -407,11 +407,11 @@ def run_sweep(overrides: Sequence[str], processes: int | None = None, executor: 
     if callbacks is not None:
         callbacks.on_multirun_start(config=composer.master)
     seen: dict[Path, int] = {}
-    with progress_bar(len(jobs), "sweep", "job") as bar:
-        setup = _Setup(tuple(overrides), exact, cache, os.getcwd())
+    setup = _Setup(tuple(overrides), exact, cache, os.getcwd())
     results = _execute_on_dask(jobs, setup, processes, address) if executor == "dask" else \
         _execute(jobs, setup, processes)
-    for index, status, out_dir, reason in results:
+    with progress_bar(len(jobs), "sweep", "job") as bar:
+        for index, status, out_dir, reason in results:
             if out_dir in seen:
                 status, reason = "failed", (
                     f"jobs {seen[out_dir]} and {index} share this run folder; make hydra.sweep.subdir name every swept key"
