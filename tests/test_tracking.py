@@ -54,9 +54,9 @@ def _check_run_matches_folder(store: str, run, folder: Path) -> None:
 
 
 def test_python_api_run_folder_is_logged_once(store: str, synthetic_path: Path, tmp_path: Path) -> None:
-    from naslab.app import CONFIG_DIR, register_resolvers
-
     from hydra import compose, initialize_config_dir
+
+    from naslab.app import CONFIG_DIR, register_resolvers
 
     register_resolvers()
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):

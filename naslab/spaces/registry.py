@@ -28,10 +28,13 @@ def _register_builtin() -> None:
     from naslab.spaces.macro import MacroSpace
     from naslab.spaces.nas_bench_graph import PROTEINS_OPS, NASBenchGraphSpace
     from naslab.spaces.nb201 import NB201Space
+    from naslab.spaces.transnas import TNB101MacroSpace, TNB101MicroSpace
 
     _FACTORIES.setdefault("nb201", NB201Space)
     _FACTORIES.setdefault("nasbench_macro", MacroSpace)
     _FACTORIES.setdefault("fcnet", fcnet_space)
     _FACTORIES.setdefault("hpobench_mlp", hpobench_mlp_space)
     _FACTORIES.setdefault("nas_bench_graph", NASBenchGraphSpace)
+    _FACTORIES.setdefault("tnb101_micro", TNB101MicroSpace)
+    _FACTORIES.setdefault("tnb101_macro", TNB101MacroSpace)
     _FACTORIES.setdefault("nas_bench_graph_proteins", lambda: NASBenchGraphSpace("nas_bench_graph_proteins", PROTEINS_OPS))
