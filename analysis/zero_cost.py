@@ -1,6 +1,6 @@
 """Zero-cost proxies against real accuracies: the validation tables of docs/zero_cost.md.
 
-    python analysis/zero_cost.py c10 --table work-zero-cost/nb201_c10_zc.h5 --shared ../shared/benchmarks
+    python analysis/zero_cost.py c10 --table work-zero-cost/nb201_c10_synflow.h5 work-zero-cost/nb201_c10_zc.h5 --shared ../shared/benchmarks
     python analysis/zero_cost.py digits --table naslab/data/nb201_digits_zc.h5
     python analysis/zero_cost.py predictors --table naslab/data/nb201_digits_zc.h5 [--c10-table ... --shared ...]
     python analysis/zero_cost.py bananas --seeds 30 [--benchmark <file> --table <proxy table> --proxies a,b]
@@ -83,7 +83,12 @@ def _fmt(v: float | None) -> str:
 def c10(args: argparse.Namespace) -> None:
     from naslab.spaces import get_space
 
-    proxies, meta = _table(args.table)
+    proxies, times, plans = {}, {}, []
+    for path in args.table:  # several tables (e.g. synflow on many cells, zen on fewer): per-proxy samples
+        p, meta = _table(path)
+        proxies.update(p)
+        times.update(meta["times"])
+        plans.append(meta["attrs"]["zero_cost"]["plan"])
     space = get_space("nb201")
     csv_path = Path(args.shared) / "nb201-cifar10-valid-200ep" / "cifar10-valid_200ep_seedmean.csv"
     val = np.full(space.size, np.nan)
@@ -94,25 +99,24 @@ def c10(args: argparse.Namespace) -> None:
             if space.to_string(space.arch(i)) != row["arch_str"]:
                 raise ValueError(f"{csv_path}: row {i} is {row['arch_str']}, naslab's index {i} is another cell")
             val[i], test[i] = float(row["valid-accuracy"]), float(row["test-accuracy"])
-    rows = _scored_rows(proxies, meta["times"])
     ids = np.asarray(space.canonical_ids)
-    n_classes = len(np.unique(ids[rows]))
-    print(f"NB201 CIFAR-10 (cifar10-valid, 200 epochs): {n_classes} of {len(np.unique(ids))} unique cells scored "
-          f"({int(rows.sum())} of {space.size} NB201 rows), network C=16 N=5 32x32, seed "
-          f"{meta['attrs']['zero_cost']['plan']['seed']}, classes in a seeded random order (a uniform sample)\n")
-    print("| proxy | ρ val (unique cells) | ρ test (unique cells) | ρ val (NB201 rows) | ρ test (NB201 rows) "
-          "| published ρ (test, 15,625 cells) | failed | s / cell |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"NB201 CIFAR-10 (cifar10-valid, 200 epochs) vs proxies of the NB201 network C=16 N=5 32x32, seeds "
+          f"{sorted({p['seed'] for p in plans})}; each proxy's cells are the first of a seeded random order of the "
+          f"{len(np.unique(ids))} unique cells (a uniform sample)\n")
+    print("| proxy | unique cells scored | ρ val (unique cells) | ρ test (unique cells) | ρ val (NB201 rows) "
+          "| ρ test (NB201 rows) | published ρ (test, 15,625 cells) | failed | s / cell |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in ("synflow", "params", "flops", "zen", *sorted(set(proxies) - {"synflow", "params", "flops", "zen"})):
         if name not in proxies:
             continue
         p = proxies[name]
+        rows = np.isfinite(times[name])
         per_class_p = _class_means(np.where(np.isnan(p), -np.inf, p), ids, rows)  # members share one score
         cells = [_spearman(per_class_p, _class_means(acc, ids, rows)) for acc in (val, test)]
         full = [_spearman(p[rows], acc[rows]) for acc in (val, test)]
         failed = int(np.isnan(p[rows]).sum())
-        seconds = float(np.nanmean(meta["times"][name][rows]))
-        print(f"| {name} | {_fmt(cells[0])} | {_fmt(cells[1])} | {_fmt(full[0])} | {_fmt(full[1])} | "
+        seconds = float(np.nanmean(times[name][rows]))
+        print(f"| {name} | {len(np.unique(ids[rows]))} | {_fmt(cells[0])} | {_fmt(cells[1])} | {_fmt(full[0])} | {_fmt(full[1])} | "
               f"{_fmt(PUBLISHED_C10.get(name))} | {failed} | {seconds:.3f} |")
 
 
@@ -251,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("c10")
-    p.add_argument("--table", default="work-zero-cost/nb201_c10_zc.h5")
+    p.add_argument("--table", nargs="+", default=["work-zero-cost/nb201_c10_zc.h5"])
     p.add_argument("--shared", default=str(REPO.parent / "shared" / "benchmarks"))
     p = sub.add_parser("digits")
     p.add_argument("--table", default=str(REPO / "naslab" / "data" / "nb201_digits_zc.h5"))
