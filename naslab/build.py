@@ -78,9 +78,7 @@ class BuildPlan:
 
     def representatives(self) -> np.ndarray:
         """Official index of each class's first member, in class-id order."""
-        ids = self.space.canonical_ids
-        _, first = np.unique(ids, return_index=True)
-        reps = first[np.argsort(ids[first])]
+        reps = class_representatives(self.space)
         return reps if self.limit_classes is None else reps[: self.limit_classes]
 
     @property
@@ -93,6 +91,13 @@ class BuildPlan:
 
     def chunk_classes(self, chunk: int) -> range:
         return range(chunk * self.chunk_size, min((chunk + 1) * self.chunk_size, self.num_classes))
+
+
+def class_representatives(space: Any) -> np.ndarray:
+    """Official index of each canonical class's first member, in class-id order."""
+    ids = space.canonical_ids
+    _, first = np.unique(ids, return_index=True)
+    return first[np.argsort(ids[first])]
 
 
 def chunk_path(work_dir: Path, chunk: int) -> Path:

@@ -60,7 +60,8 @@ class ZeroCostEvaluator:
                     f"set evaluator.dataset to one of {list(DATASET_SHAPES)}"
                 )
         self.proxy, self.dataset, self.seed = proxy, dataset, int(seed)
-        self._scorer_options = {"data_root": data_root, "batch_size": batch_size, "network": dict(network or {})}
+        self._scorer_options: dict[str, Any] = {"data_root": data_root, "batch_size": batch_size,
+                                                "network": dict(network or {})}
         self._scorer: Any = None
         self._class_ids = self.space.canonical_ids
         self._scores: dict[int, tuple[float, float]] = {}  # class id -> (stored score, seconds)
@@ -78,8 +79,10 @@ class ZeroCostEvaluator:
         from naslab.zero_cost.table import time_column
 
         scores = proxy_columns(self.space, table, [self.proxy])[self.proxy]
-        times = _load(str(resolve_table(table))).get(time_column(self.proxy))
-        for index in np.flatnonzero(~np.isnan(times) if times is not None else np.isfinite(scores)):
+        stored = _load(str(resolve_table(table))).get(time_column(self.proxy))
+        # a table without scoring times (made elsewhere) charges nothing for its scores
+        times = stored if stored is not None else np.where(np.isfinite(scores), 0.0, np.nan)
+        for index in np.flatnonzero(np.isfinite(times)):
             self._scores.setdefault(int(self._class_ids[index]), (float(scores[index]), float(times[index])))
 
     @property

@@ -243,7 +243,7 @@ class ZeroCostScorer:
         """One proxy's score of ``arch`` (a decision vector); failures are failed scores."""
         import torch
 
-        space = self.space
+        space: CategoricalSpace = self.space  # type: ignore[assignment]  # a space since __post_init__
         arch = space.validate(arch)
         module = proxy_module(proxy)
         spec: ProxySpec = module.SPEC

@@ -32,7 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from naslab.build import MANIFEST, _atomic_write_bytes, chunk_path, done_chunks, prepare_work_dir
+from naslab.build import (
+    MANIFEST,
+    _atomic_write_bytes,
+    chunk_path,
+    class_representatives,
+    done_chunks,
+    prepare_work_dir,
+)
 from naslab.progress import progress_bar
 from naslab.zero_cost.base import PROXY_NAMES, ZeroCostError, ZeroCostScorer
 
@@ -77,9 +84,7 @@ class ProxyPlan:
         return get_space(self.space_name)
 
     def representatives(self) -> np.ndarray:
-        ids = self.space.canonical_ids
-        _, first = np.unique(ids, return_index=True)
-        return first[np.argsort(ids[first])]
+        return class_representatives(self.space)
 
     def class_order(self) -> np.ndarray:
         """Class ids in scoring order (a seeded permutation, or id order)."""
