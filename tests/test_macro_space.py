@@ -104,7 +104,12 @@ def test_every_strategy_searches_the_macro_space(name):
             pytest.skip(f"strategy {name} needs an optional package: {exc.__cause__}")
         raise
     evaluator = TabularEvaluator(bench)
-    trajectory = run_search(factory, evaluator, seed=3, budget=Budget(queries=24))
+    try:
+        trajectory = run_search(factory, evaluator, seed=3, budget=Budget(queries=24))
+    except ValueError as exc:  # proxy-based presets read a table of NB201 proxies: refused in one sentence
+        assert name in ("bananas_zero_cost", "zero_cost_warm_start"), exc
+        assert "\n" not in str(exc) and "nasbench_macro" in str(exc)
+        return
     assert len(trajectory) == 24
     archs = trajectory.column("arch")
     assert all(len(a) == 8 and set(a) <= set("012") for a in archs)

@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 
 from naslab.runner import Budget, run_search  # noqa: E402
 from naslab.spaces import get_space  # noqa: E402
+from naslab.testing import EvaluatorContract  # noqa: E402
 from naslab.zero_cost import PROXY_NAMES, ZeroCostError, ZeroCostScorer, proxy_spec, score  # noqa: E402
 from naslab.zero_cost import table as zc_table  # noqa: E402
 
@@ -121,7 +122,7 @@ def test_overflow_and_nan_give_failed_scores(scorer, monkeypatch):
 def test_bad_input_is_one_sentence(one_torch_thread):
     with pytest.raises(ZeroCostError, match="unknown zero-cost proxy 'synflw'"):
         score(BEST, proxy="synflw")
-    with pytest.raises(ZeroCostError, match="has no network builder"):
+    with pytest.raises(ZeroCostError, match="has no network builder"):  # NAS-Bench-Macro: none yet
         score("22212220", proxy="params", space="nasbench_macro")
     with pytest.raises(ZeroCostError, match="unknown dataset"):
         ZeroCostScorer("nb201", "mnist")
@@ -193,7 +194,7 @@ def test_evaluator_answers_the_proxy_and_charges_the_measured_time(synthetic_ben
     twin = SPACE.from_string(BEST.replace("skip_connect~0", "skip_connect~0"))
     assert ev.evaluate(twin).val_acc == result.val_acc
     assert ev.evaluate(SPACE.from_string(ALL_NONE)).status == "failed"
-    with pytest.raises(ValueError, match="fidelity 0"):
+    with pytest.raises(ValueError, match="one fidelity 1"):
         ev.evaluate(arch, fidelity=12)
     with pytest.raises(ValueError, match="set evaluator.dataset"):
         ZeroCostEvaluator(synthetic_bench)  # the synthetic benchmark's dataset cannot be scored
@@ -245,6 +246,21 @@ def test_cli_search_with_evaluator_zero_cost(tmp_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["num_evaluations"] == 5 and summary["sim_time_s"] > 0
     assert not math.isnan(summary["final_regret"])  # regret from the digits benchmark's accuracies
+
+
+class TestZeroCostEvaluator(EvaluatorContract):
+    num_archs = 8
+
+    @pytest.fixture(scope="class")
+    def evaluator(self, synthetic_bench):
+        from naslab.evaluators.zero_cost import ZeroCostEvaluator
+
+        torch.set_num_threads(1)
+        return ZeroCostEvaluator(synthetic_bench, proxy="jacob_cov", dataset="digits")
+
+    @pytest.fixture
+    def failing_arch(self):
+        return SPACE.from_string(ALL_NONE)
 
 
 # ----- proxy features and the warm start --------------------------------------------------------

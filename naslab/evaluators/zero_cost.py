@@ -87,7 +87,9 @@ class ZeroCostEvaluator:
 
     @property
     def fidelities(self) -> tuple[int, ...]:
-        return (0,)  # no training epochs: the untrained network is scored
+        # one fidelity; the evaluator contract's fidelities are positive, so it is 1 although
+        # the scored network is untrained (no epochs): answers carry epoch 1
+        return (1,)
 
     def _score(self, arch: Arch) -> tuple[float, float]:
         class_id = int(self._class_ids[self.space.index(arch)])
@@ -105,18 +107,19 @@ class ZeroCostEvaluator:
 
     def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
         arch = self.space.validate(arch)
-        if fidelity not in (None, 0):
-            raise ValueError(f"fidelity {fidelity} is not available: evaluator=zero_cost scores untrained networks (fidelity 0)")
+        if fidelity not in (None, 1):
+            raise ValueError(f"fidelity {fidelity} is not available: evaluator=zero_cost has the one fidelity 1 "
+                             "(it scores untrained networks)")
         value, cost = self._score(arch)
         name = self.space.to_string(arch)
         if not math.isfinite(value):
-            return failed_result(name, epoch=0, seed=self.seed, cost_s=cost)
+            return failed_result(name, epoch=1, seed=self.seed, cost_s=cost)
         index = self.space.index(arch)
         return Result(
             arch=name,
             val_acc=value,
             test_acc=float(self._reference[index]) if self._reference is not None else math.nan,
-            epoch=0,
+            epoch=1,
             seed=self.seed,
             cost_s=cost,
             params=float(self._params[index]) if self._params is not None else math.nan,

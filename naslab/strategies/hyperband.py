@@ -73,8 +73,7 @@ def rung_fidelities(fidelities: tuple[int, ...], eta: float, min_fidelity: int |
             f"min <= max; the evaluator has epochs {stored}"
         )
     usable = [f for f in stored if low <= f <= high]
-    # one fidelity (e.g. evaluator=zero_cost's 0 epochs): a single rung, no division by it
-    s_max = 0 if low == high else int(math.floor(math.log(high / low) / math.log(eta) + 1e-9))
+    s_max = int(math.floor(math.log(high / low) / math.log(eta) + 1e-9))
     rungs: list[int] = []
     for i in range(s_max, -1, -1):
         target = high * eta ** (-i)

@@ -7,9 +7,10 @@ automl/NASLib ``naslib/predictors/utils/pruners/predictive.py``). Each proxy is 
 module of this package with a ``compute(net, batch) -> float`` function and a
 :class:`ProxySpec` saying what it needs; this module supplies what they share:
 
-* the network: the space's own builder (NB201: :func:`naslab.training.models.build_network`,
-  initialised by :func:`~naslab.training.models.init_replicas` from the scoring seed, the
-  very weights the trainer starts from), returning logits ``[B, classes]``;
+* the network: the space's own builder (:meth:`CategoricalSpace.build_network`; NB201:
+  :func:`naslab.training.models.build_network`), initialised by
+  :func:`~naslab.training.models.init_replicas` from the scoring seed — the very weights
+  the trainer starts from — returning logits ``[B, classes]``;
 * the data: ``batch_size`` images of the training split, drawn without replacement by
   ``numpy.random.default_rng(seed)`` (the references take one shuffled minibatch of the
   train loader), never loaded for a data-independent proxy;
@@ -40,7 +41,7 @@ Status = Literal["ok", "failed"]
 # input channels, image size, classes of the datasets naslab's trainer knows, so a
 # data-independent proxy gets the network's shape without opening the data
 DATASET_SHAPES: dict[str, tuple[int, int, int]] = {"digits": (1, 8, 10), "cifar10": (3, 32, 10)}
-# the network each dataset's benchmark trains (NB201 digits recipe: C=8, N=1; NB201 paper: C=16, N=5)
+# the network each dataset's benchmark trains (digits recipe: C=8, N=1; the NB201 paper: C=16, N=5)
 NETWORK_DEFAULTS: dict[str, dict[str, int]] = {
     "digits": {"channels": 8, "cells_per_stage": 1},
     "cifar10": {"channels": 16, "cells_per_stage": 5},
@@ -135,33 +136,30 @@ def sum_over_layers(net: Any, per_weight: Callable[[Any], Any]) -> float:
 def build_scoring_network(
     space: CategoricalSpace, arch: Arch, in_channels: int, num_classes: int, seed: int, **network: Any
 ) -> Any:
-    """The initialised network of ``arch``: the space's ``build_network`` hook if it has
-    one, NB201's cell network otherwise; ``ZeroCostError`` for a space without a builder."""
+    """The initialised network of ``arch`` as the trainer builds it: the space's builder
+    (:meth:`CategoricalSpace.build_network`, one replica) and
+    :func:`~naslab.training.models.init_replicas` from ``seed``; logits ``[B, classes]``.
+    ``ZeroCostError`` (one sentence) for a space without a builder or unknown options."""
     import torch
     from torch import nn
 
-    hook = getattr(space, "build_network", None)
-    if callable(hook):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))  # the hook initialises with torch's defaults
-            net = hook(arch, in_channels=in_channels, num_classes=num_classes, **network)
-        return net
-    from naslab.spaces.nb201 import NB201Space
+    from naslab.spaces.base import NotTrainableError
+    from naslab.training.models import init_replicas, network_of
 
-    if not isinstance(space, NB201Space):
-        raise ZeroCostError(
-            f"space {space.name!r} has no network builder (a build_network method), so its "
-            "architectures cannot be scored by zero-cost proxies"
-        )
-    from naslab.training.models import build_network, init_replicas
-
+    try:
+        space.check_trainable()
+    except NotTrainableError as exc:
+        raise ZeroCostError(f"{exc} (zero-cost proxies score the network a space builds)") from None
     unknown = set(network) - {"channels", "cells_per_stage"}
     if unknown:
-        raise ZeroCostError(f"nb201 network options are channels and cells_per_stage; got {sorted(unknown)}")
-    model = build_network(arch, num_classes=num_classes, in_channels=in_channels, replicas=1, **network)
+        raise ZeroCostError(f"network options are channels and cells_per_stage; got {sorted(unknown)}")
+    model = network_of(space, arch, int(network.get("channels", 16)), int(network.get("cells_per_stage", 1)),
+                       num_classes, in_channels, replicas=1)
     init_replicas(model, [int(seed)])
 
     class Logits(nn.Module):
+        """The builders' ``[B, replicas=1, classes]`` as ``[B, classes]``."""
+
         def __init__(self, body: nn.Module) -> None:
             super().__init__()
             self.body = body
@@ -208,7 +206,7 @@ class ZeroCostScorer:
             raise ZeroCostError(f"unknown dataset {self.dataset!r} for zero-cost scoring; expected one of {list(DATASET_SHAPES)}")
         if self.batch_size is not None and int(self.batch_size) < 2:
             raise ZeroCostError(f"batch_size must be >= 2 (proxies compare images), got {self.batch_size}")
-        net = dict(NETWORK_DEFAULTS.get(self.dataset, {})) if _is_nb201(self.space) else {}
+        net = dict(NETWORK_DEFAULTS.get(self.dataset, {}))
         net.update(self.network or {})
         self.network = net
         self._batches: dict[int, Batch] = {}
@@ -273,12 +271,6 @@ class ZeroCostScorer:
 
     def score_all(self, arch: Arch, proxies: Iterable[str] = PROXY_NAMES) -> dict[str, ProxyScore]:
         return {p: self.score(arch, p) for p in proxies}
-
-
-def _is_nb201(space: Any) -> bool:
-    from naslab.spaces.nb201 import NB201Space
-
-    return isinstance(space, NB201Space) and not callable(getattr(space, "build_network", None))
 
 
 def _first_line(exc: BaseException) -> str:
