@@ -33,6 +33,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -407,7 +408,7 @@ def run_sweep(overrides: Sequence[str], processes: int | None = None, executor: 
     if callbacks is not None:
         callbacks.on_multirun_start(config=composer.master)
     seen: dict[Path, int] = {}
-    setup = _Setup(tuple(overrides), exact, cache, os.getcwd())
+    setup = _Setup(tuple(overrides), exact, cache, os.getcwd(), uuid.uuid4().hex)
     results = _execute_on_dask(jobs, setup, processes, address) if executor == "dask" else \
         _execute(jobs, setup, processes)
     with progress_bar(len(jobs), "sweep", "job") as bar:
@@ -441,6 +442,7 @@ class _Setup:
     exact: dict[tuple[str, ...], bool]
     cache: Any  # the parent's resolver cache (its ${now:...})
     cwd: str  # where relative paths (hydra.sweep.dir, the benchmark) start, and hydra.runtime.cwd
+    token: str = ""  # names this sweep: a worker composes once per token, not once per batch
 
 
 def _execute(jobs: list[Job], setup: _Setup, processes: int) -> Iterator[tuple[int, str, Path, str]]:
@@ -492,10 +494,11 @@ def _run_batch(setup: _Setup, jobs: list[Job]) -> list[tuple[int, str, Path, str
     """Run ``jobs`` in a Dask worker, which composes the sweep once (again when a new sweep comes)."""
     global _setup
     os.chdir(setup.cwd)  # before composing: hydra.runtime.cwd records it
-    if _setup != setup:
+    if _setup is None or _setup.token != setup.token:
         if _composer is not None:
             _composer.close()
-        _init_worker(list(setup.overrides), setup.exact, setup.cache)
+        # a copy: resolving the jobs adds to the cache, and setup must stay as it came
+        _init_worker(list(setup.overrides), setup.exact, copy.deepcopy(setup.cache))
         _setup = setup
     return [_run_job(job) for job in jobs]
 
