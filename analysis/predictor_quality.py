@@ -65,31 +65,34 @@ def evaluate_predictors(
     """One row per (regressor, n, seed): the three measures and the fit time."""
     from scipy.stats import kendalltau, spearmanr
 
+    from naslab.progress import progress_bar
     from naslab.surrogates.xgb import make_regressor
 
     available = np.flatnonzero(np.isfinite(target))
     rows = []
-    for n in sizes:
-        if n >= available.size - 1:
-            raise ValueError(f"training size {n} leaves no held-out architectures ({available.size} have results)")
-        for seed in seeds:
-            chosen = np.random.default_rng(seed).permutation(available)
-            train, held_out = np.sort(chosen[:n]), np.sort(chosen[n:])
-            for name in regressors:
-                model = make_regressor(name, random_state=int(seed), nthread=nthread)
-                started = time.perf_counter()
-                model.fit(features[train], target[train])
-                fit_s = time.perf_counter() - started
-                predicted = np.asarray(model.predict(features[held_out]), dtype=np.float64)
-                true = target[held_out].astype(np.float64)
-                print(f"n={n} seed={seed} {name}: fit {fit_s:.2f} s", file=sys.stderr, flush=True)
-                rows.append({
-                    "regressor": name, "n": n, "seed": int(seed),
-                    "kendall_tau": float(kendalltau(predicted, true)[0]),
-                    "spearman": float(spearmanr(predicted, true)[0]),
-                    "top_precision": top_precision(predicted, true, top),
-                    "fit_s": fit_s,
-                })  # fmt: skip
+    with progress_bar(len(sizes) * len(seeds) * len(regressors), "surrogate fits", "fit") as bar:
+        for n in sizes:
+            if n >= available.size - 1:
+                raise ValueError(f"training size {n} leaves no held-out architectures ({available.size} have results)")
+            for seed in seeds:
+                chosen = np.random.default_rng(seed).permutation(available)
+                train, held_out = np.sort(chosen[:n]), np.sort(chosen[n:])
+                for name in regressors:
+                    model = make_regressor(name, random_state=int(seed), nthread=nthread)
+                    started = time.perf_counter()
+                    model.fit(features[train], target[train])
+                    fit_s = time.perf_counter() - started
+                    predicted = np.asarray(model.predict(features[held_out]), dtype=np.float64)
+                    true = target[held_out].astype(np.float64)
+                    bar.set_postfix_str(f"n={n} seed={seed} {name}: fit {fit_s:.2f} s", refresh=False)
+                    bar.update()
+                    rows.append({
+                        "regressor": name, "n": n, "seed": int(seed),
+                        "kendall_tau": float(kendalltau(predicted, true)[0]),
+                        "spearman": float(spearmanr(predicted, true)[0]),
+                        "top_precision": top_precision(predicted, true, top),
+                        "fit_s": fit_s,
+                    })  # fmt: skip
     return rows
 
 

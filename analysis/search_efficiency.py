@@ -55,6 +55,7 @@ def make_factory(name: str, overrides: Sequence[str]):
 def regret_curves(name: str, overrides: Sequence[str], bench, seeds: Sequence[int], queries: int):
     """``[seeds, queries]`` test and validation regret of the incumbent after each query."""
     from naslab.evaluators.tabular import TabularEvaluator
+    from naslab.progress import progress_bar
     from naslab.runner import Budget, run_search
 
     evaluator = TabularEvaluator(bench)
@@ -62,11 +63,13 @@ def regret_curves(name: str, overrides: Sequence[str], bench, seeds: Sequence[in
     factory = make_factory(name, overrides)
     test, val = [], []
     started = time.perf_counter()
-    for seed in seeds:
-        trajectory = run_search(factory, evaluator, seed=int(seed), budget=Budget(queries=queries))
-        test.append(trajectory.column("regret"))
-        val.append([best_val - v for v in trajectory.column("incumbent_val_acc")])
-        print(f"{name} seed {seed}: final test regret {test[-1][-1]:.3f}", file=sys.stderr, flush=True)
+    with progress_bar(len(seeds), name, "run") as bar:
+        for seed in seeds:
+            trajectory = run_search(factory, evaluator, seed=int(seed), budget=Budget(queries=queries))
+            test.append(trajectory.column("regret"))
+            val.append([best_val - v for v in trajectory.column("incumbent_val_acc")])
+            bar.set_postfix_str(f"seed {seed}: final test regret {test[-1][-1]:.3f}", refresh=False)
+            bar.update()
     wall = (time.perf_counter() - started) / len(seeds)
     return np.asarray(test, dtype=np.float64), np.asarray(val, dtype=np.float64), wall
 

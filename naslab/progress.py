@@ -52,3 +52,11 @@ def progress_bar(total: int | None, desc: str, unit: str, initial: int = 0, **op
         # the root logger (Hydra's console handler) and naslab's own, should it have one
         with logging_redirect_tqdm(loggers=[logging.getLogger(), logging.getLogger("naslab")]):
             yield bar
+
+
+def track(items: Any, total: int, desc: str, unit: str) -> Iterator[Any]:
+    """Iterate ``items`` under a :func:`progress_bar` of ``total`` steps."""
+    with progress_bar(total, desc, unit) as bar:
+        for item in items:
+            yield item
+            bar.update()

@@ -43,6 +43,7 @@ import numpy as np
 
 from naslab.benchmarks.importers.common import SourceFileError, existing_file
 from naslab.benchmarks.tabular import TabularBenchmark, provenance
+from naslab.progress import track
 from naslab.spaces.nb201 import NB201Space
 
 HP_KEYS = {12: ("less", "12"), 200: ("full", "200")}
@@ -152,7 +153,7 @@ def import_nb201_official(path: str | os.PathLike[str], dataset: str = "cifar10-
 
     # (index, hp epochs, dataset, seed) -> final metrics of that run
     runs: dict[tuple[int, int, str, int], dict[str, float]] = {}
-    for key, hp_results in data["arch2infos"].items():
+    for key, hp_results in track(data["arch2infos"].items(), len(data["arch2infos"]), f"import {dataset}", "arch"):
         index = int(key)
         if not 0 <= index < n or not isinstance(hp_results, dict):
             raise SourceFileError(f"{path}: arch2infos has an invalid entry for key {key!r}")
