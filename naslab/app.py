@@ -93,6 +93,7 @@ def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
     if path and import_command and not Path(path).is_file():
         raise ConfigError(f"benchmark file {path} does not exist; import it first: {import_command}")
     benchmark = load_benchmark_cached(path) if path else read_installed_benchmark(loader) if loader else None
+    check_knobs(cfg.evaluator, "evaluator", given=("benchmark",))
     evaluator = instantiate(cfg.evaluator)(benchmark=benchmark)
     if cfg.get("space") is not None:
         space = instantiate(cfg.space)
@@ -107,6 +108,31 @@ def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
 def bench_cfg_name(cfg: DictConfig) -> str | None:
     bench_cfg = cfg.get("benchmark")
     return str(bench_cfg.get("name")) if bench_cfg is not None and bench_cfg.get("name") is not None else None
+
+
+def check_knobs(node: Any, group: str, given: tuple[str, ...] = ()) -> None:
+    """Refuse a key of ``node`` that its ``_target_`` does not take, naming the valid ones
+    (instead of the ``TypeError`` traceback the call would raise)."""
+    import inspect
+
+    from hydra.utils import get_object
+
+    target = node.get("_target_") if node is not None else None
+    if not target:
+        return
+    try:
+        params = inspect.signature(get_object(str(target))).parameters.values()
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return  # instantiate says what is wrong with the target itself
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return
+    valid = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in given]
+    unknown = [str(k) for k in node if not str(k).startswith("_") and k not in valid]
+    if unknown:
+        raise ConfigError(
+            f"{group}.{unknown[0]} is not a knob of {str(target).rsplit('.', 1)[-1]}; "
+            f"its knobs are: {', '.join(valid) or 'none'}"
+        )
 
 
 def _number(value: Any, kind: type, key: str) -> Any:
@@ -191,6 +217,7 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
 
     started = time.perf_counter()
     evaluator, benchmark = build_evaluator(cfg)
+    check_knobs(cfg.strategy, "strategy", given=("context",))
     make_strategy = instantiate(cfg.strategy)
     budget = Budget(
         queries=_number(cfg.budget.get("queries"), int, "budget.queries"),

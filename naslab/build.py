@@ -61,6 +61,15 @@ class BuildPlan:
     data_root: str | None = None
     limit_classes: int | None = None  # build only the first classes (tests, smoke runs)
 
+    def __post_init__(self) -> None:
+        # 0 is not "no limit" (null is): limit_classes=0 used to start the full build
+        for key, allow_null in (("chunk_size", False), ("limit_classes", True)):
+            value = getattr(self, key)
+            if value is None and allow_null:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise BuildError(f"{key}={value} must be a whole number >= 1{' or null' if allow_null else ''}")
+
     def manifest(self) -> dict[str, Any]:
         return {
             "space": self.space_name,
@@ -331,9 +340,9 @@ def plan_from_config(cfg: Any) -> BuildPlan:
         space_name=str(cfg.space),
         recipe=recipe,
         seeds=seeds,
-        chunk_size=int(cfg.chunk_size),
+        chunk_size=cfg.chunk_size,
         data_root=str(cfg.data_root) if cfg.data_root else None,
-        limit_classes=int(cfg.limit_classes) if cfg.limit_classes else None,
+        limit_classes=cfg.limit_classes,
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hydra.errors import CompactHydraException
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from naslab.app import NothingUsable
@@ -234,3 +235,35 @@ def run_sweep_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None, swe
         return run_job(cfg, out_dir, strategy_name)
     except Exception as exc:
         raise SweepJobFailed(str(out_dir), failure_reason(exc), str(sweep_dir)) from None
+
+
+class RunFolderCheck(Callback):
+    """Hydra callback: a run folder that cannot be made is refused in one sentence.
+
+    Hydra makes the folder itself before naslab's code runs, and a failure there (a path
+    under a file, a read-only or full disk) reaches the user as a traceback.
+    """
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "run")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "sweep")
+
+    @staticmethod
+    def _check(config: DictConfig, mode: str) -> None:
+        import sys
+
+        from hydra.core.hydra_config import HydraConfig
+
+        HydraConfig.instance().set_config(config)  # `${hydra:...}` in the folder name reads it
+        try:
+            folder = Path(str(config.hydra[mode].dir))
+        except Exception:  # noqa: BLE001 - an unresolvable folder name: Hydra's own message says why
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"naslab: error: cannot write the run folder {folder}: {exc.strerror}; choose another with "
+                  f"hydra.{mode}.dir=...", file=sys.stderr)
+            sys.exit(2)

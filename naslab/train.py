@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from naslab.progress import progress_bar
 from naslab.training.trainer import Recipe
 
@@ -41,7 +43,7 @@ def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
         raise RetrainError(
             f"space {space.name!r} has no trainer yet; naslab.train trains only {list(TRAINABLE_SPACES)} networks"
         )
-    if cfg.arch is None or str(cfg.arch) in ("", "???"):
+    if OmegaConf.is_missing(cfg, "arch") or cfg.arch is None or str(cfg.arch) in ("", "???"):
         raise RetrainError("no architecture given; pass arch='|nor_conv_3x3~0|+|...|' (an NB201 arch string)")
     arch = space.from_string(str(cfg.arch))
     fields = dict(cfg.recipe)
@@ -128,6 +130,11 @@ def main() -> None:
             metrics = retrain(cfg, output_dir)
         except ValueError as exc:  # RetrainError, DatasetError, a bad arch string or recipe field
             print(f"naslab.train: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        except ModuleNotFoundError as exc:
+            from naslab.errors import missing_module_message
+
+            print(f"naslab.train: error: {missing_module_message(exc, 'naslab.train')}", file=sys.stderr)
             sys.exit(2)
         if metrics["status"] != "ok":
             print(f"naslab.train: error: the training diverged (non-finite loss); {output_dir}/metrics.json "

@@ -149,8 +149,8 @@ def naslab_cli(*args: str, cwd, module: str = "naslab", timeout: int = 180):
     import sys
 
     env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    command = [sys.executable, "-m", module, *args] if module else [sys.executable, *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def test_a_folder_holding_another_finished_run_is_refused_unless_overwrite(tmp_path, synthetic_path):
@@ -286,3 +286,172 @@ def test_naslab_train_refuses_a_space_it_cannot_train(tmp_path):
     cfg.arch, cfg.space = "00000012", "nasbench_macro"
     with pytest.raises(RetrainError, match="space 'nasbench_macro' has no trainer yet"):
         retrain(cfg, tmp_path)
+
+
+# ----- points 4 and 5: bad benchmark files are refused on load, in one sentence ----------------
+def _swap_rows(f):
+    archs = f["archs"][()]
+    archs[[10, 11]] = archs[[11, 10]]
+    del f["archs"]
+    f.create_dataset("archs", data=archs)
+
+
+def _replace(name, data):
+    def action(f):
+        del f[name]
+        f.create_dataset(name, data=data)
+
+    return action
+
+
+def _negative_time(f):
+    values = f["metrics/train_time_s"][()]
+    values[5, 0, 1] = -3.0
+    f["metrics/train_time_s"][...] = values
+
+
+def _metrics_as_dataset(f):
+    del f["metrics"]
+    f.create_dataset("metrics", data=np.zeros(3, np.float32))
+
+
+def _archs_2d(f):
+    archs = f["archs"][()]
+    del f["archs"]
+    f.create_dataset("archs", data=np.stack([archs, archs], axis=1))
+
+
+BAD_FILES = [
+    # (change to a valid file, what the one sentence must say)
+    (_swap_rows, "row 10 is"),
+    (_negative_time, "metrics/train_time_s has negative values"),
+    (_replace("epochs", np.array([b"one", b"two", b"four", b"eight", b"twelve"])), "/epochs holds"),
+    (_replace("epochs", np.array([1.0, 2.5, 4.0, 8.0, 12.0])), "/epochs holds"),
+    (_replace("seeds", np.array([b"a", b"b"])), "/seeds holds"),
+    (_metrics_as_dataset, "/metrics is a dataset"),
+    (_replace("complete", np.zeros((3, 3), bool)), "complete has shape"),
+    (_archs_2d, "/archs has shape"),
+    (lambda f: f["metrics"].create_group("nested"), "/metrics/nested is a group"),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), BAD_FILES)
+def test_bad_benchmark_files_are_refused_in_one_sentence(tmp_path, synthetic_path, change, expected):
+    import shutil
+
+    import h5py
+
+    from naslab.benchmarks.tabular import BenchmarkFileError, load_benchmark
+
+    path = tmp_path / "bad.h5"
+    shutil.copy(synthetic_path, path)
+    with h5py.File(path, "r+") as f:
+        if "complete" not in f:
+            f.create_dataset("complete", data=np.ones(15625, bool))
+        change(f)
+    with pytest.raises(BenchmarkFileError) as info:
+        load_benchmark(path)
+    message = str(info.value)
+    assert str(path) in message and expected in message and "\n" not in message
+
+
+# ----- point 5: bad build knobs are refused on parse ----------------------------------------
+@pytest.mark.parametrize(("knob", "value", "expected"), [
+    ("limit_classes", 0, "limit_classes=0 must be a whole number >= 1 or null"),
+    ("limit_classes", -3, "limit_classes=-3 must be a whole number >= 1 or null"),
+    ("chunk_size", 0, "chunk_size=0 must be a whole number >= 1"),
+    ("chunk_size", -2, "chunk_size=-2 must be a whole number >= 1"),
+])
+def test_bad_build_knobs_are_refused(knob, value, expected):
+    from omegaconf import OmegaConf
+
+    from naslab.app import CONFIG_DIR
+    from naslab.build import BuildError, plan_from_config
+
+    cfg = OmegaConf.load(CONFIG_DIR / "build.yaml")
+    cfg.pop("hydra")
+    cfg[knob] = value
+    with pytest.raises(BuildError, match=expected):
+        plan_from_config(cfg)
+
+
+# ----- point 4: one sentence instead of a traceback ---------------------------------------------
+def test_naslab_train_without_arch_is_one_sentence(tmp_path):
+    proc = naslab_cli(f"output_dir={tmp_path / 'out'}", cwd=tmp_path, module="naslab.train")
+    assert proc.returncode == 2
+    assert "no architecture given; pass arch=" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.fixture
+def without_torch(tmp_path):
+    """A PYTHONPATH on which `import torch` fails as it does where torch is not installed."""
+    import os
+
+    fake = tmp_path / "no_torch" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    return f"{fake.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+
+
+@pytest.mark.parametrize("module", ["naslab.train", "naslab"])
+def test_a_missing_torch_names_the_extra_to_install(tmp_path, without_torch, monkeypatch, module):
+    monkeypatch.setenv("PYTHONPATH", without_torch)
+    args = ["arch=|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", f"output_dir={tmp_path / 'o'}"] \
+        if module == "naslab.train" else ["evaluator=train", "budget.queries=2", f"hydra.run.dir={tmp_path / 'r'}"]
+    proc = naslab_cli(*args, cwd=tmp_path, module=module)
+    assert proc.returncode == 2, proc.stderr
+    assert "needs torch" in proc.stderr and "pip install 'naslab[train]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_unknown_strategy_knob_is_named_with_the_valid_ones(tmp_path, synthetic_path):
+    proc = naslab_cli("benchmark=file", f"benchmark.path={synthetic_path}", "+strategy.no_such_knob=3",
+                      f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "strategy.no_such_knob is not a knob of" in proc.stderr and "population_size" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_sentence(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    proc = naslab_cli("budget.queries=5", f"hydra.run.dir={blocker / 'run'}", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert f"cannot write the run folder {blocker / 'run'}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("code", "words"), [("ENOSPC", "No space left on device"), ("EROFS", "Read-only file system"),
+                                             ("EACCES", "Permission denied")])
+def test_a_full_or_read_only_disk_is_one_sentence(tmp_path, synthetic_path, code, words):
+    """The run folder can be made but not written (as root, chmod cannot simulate it)."""
+
+    script = (
+        "import errno, runpy, sys, tempfile\n"
+        "def refuse(*a, **k):\n"
+        f"    raise OSError(errno.{code}, {words!r}, k.get('dir') or (a[2] if len(a) > 2 else '?'))\n"
+        "tempfile.mkstemp = refuse\n"
+        f"sys.argv = ['naslab', 'benchmark=file', 'benchmark.path={synthetic_path}', 'budget.queries=5',\n"
+        f"            'hydra.run.dir={tmp_path / 'run'}']\n"
+        "runpy.run_module('naslab', run_name='__main__')\n"
+    )
+    proc = naslab_cli("-c", script, cwd=tmp_path, module="")
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot write in {tmp_path / 'run'}: {words}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_report_skips_a_corrupt_run_folder_with_one_line(tmp_path, synthetic_path, capsys):
+    pytest.importorskip("matplotlib")
+    from naslab.analysis.report import main
+
+    sweep = tmp_path / "sweep"
+    for seed in (0, 1):
+        proc = naslab_cli("benchmark=file", f"benchmark.path={synthetic_path}", "strategy=random",
+                          "budget.queries=10", f"seed={seed}", f"hydra.run.dir={sweep / f'seed{seed}'}", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    (sweep / "seed1" / "summary.json").write_text("{ truncated")
+    code = main([str(sweep), "--out", str(tmp_path / "report"), "--formats", "png"])
+    assert code == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "skipped" in line]
+    assert notes == [f"report.py: note: skipped unreadable run folder {sweep / 'seed1'}: "
+                     "Expecting property name enclosed in double quotes: line 1 column 3 (char 2)"]
+    assert any((tmp_path / "report").iterdir())

@@ -46,6 +46,8 @@ def run(
     out = args.out or args.paths[0] / "analysis"
     try:
         runs = load_runs(args.paths)
+        for folder, why in runs.unreadable:
+            print(f"{prog}: note: skipped unreadable run folder {folder}: {why}", file=sys.stderr)
         if runs.failed:
             print(f"{prog}: note: {len(runs.failed)} failed run folder(s) left out (failed.json), "
                   f"e.g. {runs.failed[0]}", file=sys.stderr)

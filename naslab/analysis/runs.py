@@ -71,6 +71,7 @@ class RunSet:
 
     runs: list[Run]
     failed: list[Path] = field(default_factory=list)
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (folder, why), left out
 
     def benchmarks(self) -> list[str]:
         return sorted({r.benchmark for r in self.runs})
@@ -174,7 +175,15 @@ def load_runs(paths: Sequence[str | Path]) -> RunSet:
         raise AnalysisError(
             f"no finished run folder (one with {SUMMARY_FILE}) under {', '.join(map(str, paths))}"
         )
-    runs = [load_run(folder) for folder in folders]
+    runs, unreadable = [], []
+    for folder in folders:
+        try:
+            runs.append(load_run(folder))
+        except (AnalysisError, ValueError, KeyError, TypeError, OSError) as exc:  # one bad folder spoils nothing
+            unreadable.append((folder, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
+    if not runs:
+        raise AnalysisError(f"no readable run folder under {', '.join(map(str, paths))}; "
+                            f"{unreadable[0][0]}: {unreadable[0][1]}")
     seen: dict[tuple[str, str, int], Path] = {}
     for run in runs:
         key = (run.benchmark, run.strategy, run.seed)
@@ -185,7 +194,7 @@ def load_runs(paths: Sequence[str | Path]) -> RunSet:
             )
         seen[key] = run.folder
     runs.sort(key=lambda r: (r.benchmark, r.strategy, r.seed))
-    return RunSet(runs=runs, failed=failed)
+    return RunSet(runs=runs, failed=failed, unreadable=unreadable)
 
 
 # ----- curves ---------------------------------------------------------------------------

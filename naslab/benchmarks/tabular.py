@@ -221,10 +221,17 @@ def _validate(bench: TabularBenchmark, label: str) -> None:
         raise BenchmarkFileError(
             f"{label}: {n} archs, but space {bench.space_name!r} has {space.size}"
         )
-    expected_first = space.to_string(space.arch(0))
-    if bench.archs[0] != expected_first:
+    expected = space.all_strings
+    if bench.archs != expected:  # every row: swapped rows would silently answer for the wrong arch
+        row = next(i for i, (a, b) in enumerate(zip(bench.archs, expected)) if a != b)
         raise BenchmarkFileError(
-            f"{label}: row 0 is {bench.archs[0]!r}, expected {expected_first!r} (the space's index order)"
+            f"{label}: row {row} is {bench.archs[row]!r}, expected {expected[row]!r} (the space's index order)"
+        )
+    times = bench.metrics.get("train_time_s")
+    if times is not None and bool(np.any(times < 0)):  # NaN compares False: not run is fine
+        row = int(np.flatnonzero(np.any(times < 0, axis=(1, 2)))[0])
+        raise BenchmarkFileError(
+            f"{label}: metrics/train_time_s has negative values (first at row {row}); training times are >= 0 seconds"
         )
 
 
@@ -250,12 +257,12 @@ def load_benchmark(path: str | os.PathLike[str]) -> TabularBenchmark:
             bench = TabularBenchmark(
                 space_name=str(attrs.get("space", "")),
                 dataset=str(attrs.get("dataset", "")),
-                archs=[a.decode() if isinstance(a, bytes) else str(a) for a in f["archs"][()]],
-                epochs=np.asarray(f["epochs"][()], dtype=np.int32),
-                seeds=np.asarray(f["seeds"][()], dtype=np.int32),
-                metrics={k: np.asarray(v[()]) for k, v in f["metrics"].items()},
-                static={k: np.asarray(v[()]) for k, v in f["static"].items()} if "static" in f else {},
-                complete=np.asarray(f["complete"][()], dtype=bool) if "complete" in f else None,
+                archs=_read_archs(f, label),
+                epochs=_read_whole_numbers(f, "epochs", label),
+                seeds=_read_whole_numbers(f, "seeds", label),
+                metrics=_read_group(f, "metrics", label),
+                static=_read_group(f, "static", label) if "static" in f else {},
+                complete=np.asarray(_dataset(f, "complete", label)[()], dtype=bool) if "complete" in f else None,
                 attrs=attrs,
                 path=path,
             )
@@ -269,6 +276,52 @@ def load_benchmark(path: str | os.PathLike[str]) -> TabularBenchmark:
         raise BenchmarkFileError(f"{label}: {exc}") from None
     _validate(bench, label)
     return bench
+
+
+# ----- reading the layout: every malformed piece named in one sentence -------------------
+def _dataset(f: Any, name: str, label: str) -> Any:
+    import h5py
+
+    node = f[name]
+    if not isinstance(node, h5py.Dataset):
+        raise BenchmarkFileError(f"{label}: /{name} is a group, expected a dataset")
+    return node
+
+
+def _read_archs(f: Any, label: str) -> list[str]:
+    node = _dataset(f, "archs", label)
+    if node.ndim != 1 or node.dtype.kind not in "OSU":
+        raise BenchmarkFileError(f"{label}: /archs has shape {node.shape} and type {node.dtype}, expected [N] strings")
+    return [a.decode() if isinstance(a, bytes) else str(a) for a in node[()]]
+
+
+def _read_whole_numbers(f: Any, name: str, label: str) -> np.ndarray:
+    values = np.asarray(_dataset(f, name, label)[()])
+    whole = values.ndim == 1 and (
+        values.dtype.kind in "iu"
+        or (values.dtype.kind == "f" and bool(np.all(np.isfinite(values))) and bool(np.all(values == np.round(values))))
+    )
+    if not whole:
+        shown = [v.decode() if isinstance(v, bytes) else v for v in values.reshape(-1)[:4].tolist()]
+        raise BenchmarkFileError(
+            f"{label}: /{name} holds {values.dtype} values of shape {values.shape} ({shown}...), "
+            "expected a list of whole numbers"
+        )
+    return values.astype(np.int32)
+
+
+def _read_group(f: Any, name: str, label: str) -> dict[str, np.ndarray]:
+    import h5py
+
+    group = f[name]
+    if not isinstance(group, h5py.Group):
+        raise BenchmarkFileError(f"{label}: /{name} is a dataset, expected a group of [archs, seeds, epochs] arrays")
+    out = {}
+    for key, node in group.items():
+        if not isinstance(node, h5py.Dataset):
+            raise BenchmarkFileError(f"{label}: /{name}/{key} is a group, expected a dataset")
+        out[key] = np.asarray(node[()])
+    return out
 
 
 def _decode_attr(value: Any) -> Any:
