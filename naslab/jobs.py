@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ log = logging.getLogger("naslab")
 
 FAILED_FILE = "failed.json"
 JobStatus = Literal["finished", "skipped"]
+RunFn = Callable[[DictConfig, Path, "str | None"], Any]  # writes one run folder
 
 
 # knobs that say how to run, not what: two runs differing only in them are the same run
@@ -126,9 +128,13 @@ def restore_hydra_files(out_dir: Path) -> None:
 
 
 def run_job(
-    cfg: DictConfig, out_dir: Path, strategy_name: str | None, rendered: list[tuple[str, str]] | None = None
+    cfg: DictConfig, out_dir: Path, strategy_name: str | None, rendered: list[tuple[str, str]] | None = None,
+    run: RunFn | None = None,
 ) -> JobStatus:
     """Run one search into ``out_dir`` unless it already finished with this config.
+
+    ``run(cfg, out_dir, name)`` writes the run folder (default: :func:`naslab.app.run_from_config`;
+    the one-shot entry point passes its own loop).
 
     The folder is locked while the run writes it; a folder another run is writing, or one
     holding a finished run of another config (unless ``overwrite=true``), is refused in one
@@ -138,7 +144,7 @@ def run_job(
     """
     try:
         with run_folder_lock(out_dir):
-            return _run_locked(cfg, out_dir, strategy_name, rendered)
+            return _run_locked(cfg, out_dir, strategy_name, rendered, run)
     except RunFolderBusy:
         # the run writing the folder puts its own .hydra files back when it finishes
         log.error("run refused: %s is being written by another run", out_dir)
@@ -146,10 +152,12 @@ def run_job(
 
 
 def _run_locked(
-    cfg: DictConfig, out_dir: Path, strategy_name: str | None, rendered: list[tuple[str, str]] | None
+    cfg: DictConfig, out_dir: Path, strategy_name: str | None, rendered: list[tuple[str, str]] | None,
+    run: RunFn | None = None,
 ) -> JobStatus:
     from naslab.app import run_from_config
 
+    run = run or run_from_config
     failed_marker = out_dir / FAILED_FILE
     if finished_with(out_dir, cfg):
         log.info("already finished, skipped: %s", out_dir)
@@ -170,7 +178,7 @@ def _run_locked(
             # drop the marker first: a crash below must not leave a stale 'finished' folder
             (out_dir / SUMMARY_FILE).unlink()
         try:
-            run_from_config(cfg, out_dir, strategy_name)
+            run(cfg, out_dir, strategy_name)
         finally:
             write_hydra_files(cfg, out_dir, rendered)  # a refused run may have replaced them meanwhile
     except NothingUsable as exc:  # finished and recorded; nothing to retry
@@ -229,10 +237,11 @@ class SweepJobFailed(CompactHydraException):
         return "\n".join(lines)
 
 
-def run_sweep_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None, sweep_dir: Path) -> JobStatus:
+def run_sweep_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None, sweep_dir: Path,
+                  run: RunFn | None = None) -> JobStatus:
     """:func:`run_job` for one job of a Hydra multirun: any failure becomes :class:`SweepJobFailed`."""
     try:
-        return run_job(cfg, out_dir, strategy_name)
+        return run_job(cfg, out_dir, strategy_name, run=run)
     except Exception as exc:
         raise SweepJobFailed(str(out_dir), failure_reason(exc), str(sweep_dir)) from None
 

@@ -1,4 +1,9 @@
-"""`python -m naslab.one_shot method=darts_v1 seed=0`: one one-shot search (or a Hydra multirun sweep)."""
+"""`python -m naslab.one_shot method=darts_v1 seed=0`: one one-shot search (or a Hydra multirun sweep).
+
+The run folder is handled as a search's (:mod:`naslab.jobs`): locked while written, skipped
+when it already holds this finished run, refused when it holds another, ``failed.json``
+on failure, and a failed job of a multirun lets the others go on.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,19 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from naslab.app import register_resolvers
 from naslab.errors import user_error_message
+from naslab.jobs import run_job, run_sweep_job
 
 register_resolvers()
 
 
-def run(cfg: DictConfig, out_dir: Path, method: str | None) -> None:
-    import torch
-
+def _run(cfg: DictConfig, out_dir: Path, method: str | None) -> None:
     from naslab.one_shot.search import run_one_shot
 
-    if int(cfg.get("threads", 0)) > 0:
-        torch.set_num_threads(int(cfg.threads))
     run_one_shot(cfg, out_dir, method)
 
 
@@ -29,8 +32,11 @@ def run(cfg: DictConfig, out_dir: Path, method: str | None) -> None:
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     out_dir, method = Path(hydra_cfg.runtime.output_dir), hydra_cfg.runtime.choices.get("method")
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        run_sweep_job(cfg, out_dir, method, Path(hydra_cfg.sweep.dir), run=_run)
+        return
     try:
-        run(cfg, out_dir, method)
+        run_job(cfg, out_dir, method, run=_run)
     except Exception as exc:  # noqa: BLE001 - every failure caused by input reaches the user as one sentence
         message = user_error_message(exc)
         if message is None:

@@ -229,19 +229,19 @@ def run_one_shot(cfg: DictConfig, out_dir: Path, method_name: str | None = None)
         epoch_s = time.perf_counter() - epoch_started
         search_s += epoch_s
         result = evaluator.evaluate(arch)
-        test = evaluator.reference_test_acc(arch)
+        test, regret = evaluator.reference_test_acc(arch), evaluator.regret(arch)
         trajectory.rows.append((
             len(trajectory.rows), result.arch, epoch + 1, result.seed, result.status, result.val_acc,
             result.val_loss, result.test_acc, epoch_s, search_s, 0, result.params, result.flops,
-            result.latency_ms, result.arch, result.val_acc, test, best_test - test,
+            result.latency_ms, result.arch, result.val_acc, test, regret,
         ))
         trajectory.incumbent = result
         log.info("epoch %d/%d: %s  benchmark val_acc %.2f test_acc %.2f (regret %.2f), search %.1f s",
-                 epoch + 1, epochs, result.arch, result.val_acc, test, best_test - test, search_s)
+                 epoch + 1, epochs, result.arch, result.val_acc, test, regret, search_s)
     final = trajectory.incumbent
     assert final is not None
     trajectory.incumbent_test_acc = evaluator.reference_test_acc(space.from_string(final.arch))
-    trajectory.regret = best_test - trajectory.incumbent_test_acc
+    trajectory.regret = evaluator.regret(space.from_string(final.arch))
     trajectory.sim_time_s = search_s
 
     ranking_csv, ranking = supernet_ranking(supernet, evaluator, num_ranked, int(cfg.ranking.sample_seed),
@@ -268,6 +268,7 @@ def run_one_shot(cfg: DictConfig, out_dir: Path, method_name: str | None = None)
             "skip_edges": sum(1 for o in ops if OPS[o] == "skip_connect"),
         },
         "best_test_acc_in_benchmark": json_float(best_test),
+        "metrics": evaluator.metric_sources(),
         "final_regret": json_float(trajectory.regret),
         "supernet_ranking": ranking,
         "method_state": method.state(),
