@@ -13,12 +13,15 @@ from omegaconf import DictConfig
 from naslab.app import EXIT_NOTHING_USABLE, NothingUsable, register_resolvers
 from naslab.errors import user_error_message
 from naslab.jobs import run_job, run_sweep_job
+from naslab.logs import hide_reported_on_console
 
 register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
+    # a failed run is reported once, below or in the sweep's list of failures, not also by the log
+    hide_reported_on_console()
     hydra_cfg = HydraConfig.get()
     out_dir, strategy = Path(hydra_cfg.runtime.output_dir), hydra_cfg.runtime.choices.get("strategy")
     if hydra_cfg.mode == RunMode.MULTIRUN:

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from naslab.app import NothingUsable
 from naslab.errors import user_error_message
 from naslab.locks import RunFolderBusy, run_folder_lock
+from naslab.logs import REPORTED
 from naslab.outputs import SUMMARY_FILE, atomic_write_text, is_finished
 
 log = logging.getLogger("naslab")
@@ -147,7 +148,7 @@ def run_job(
             return _run_locked(cfg, out_dir, strategy_name, rendered, run)
     except RunFolderBusy:
         # the run writing the folder puts its own .hydra files back when it finishes
-        log.error("run refused: %s is being written by another run", out_dir)
+        log.error("run refused: %s is being written by another run", out_dir, extra=REPORTED)
         raise
 
 
@@ -166,7 +167,7 @@ def _run_locked(
     if is_finished(out_dir) and not cfg.get("overwrite", False):
         restore_hydra_files(out_dir)
         differ = config_differences(_what_run(finished_config(out_dir)), _what_run(resolved_config(cfg)))
-        log.error("run refused: %s holds a finished run of a different config", out_dir)
+        log.error("run refused: %s holds a finished run of a different config", out_dir, extra=REPORTED)
         raise RunFolderTaken(
             f"run folder {out_dir} holds a finished run of a different config (it differs in "
             f"{', '.join(differ[:5])}{', ...' if len(differ) > 5 else ''}); pass overwrite=true to "
@@ -187,9 +188,9 @@ def _run_locked(
     except Exception as exc:
         reason = failure_reason(exc)
         if user_error_message(exc) is None:  # a bug: the log gets the traceback too
-            log.error("run failed: %s\n%s", reason, traceback.format_exc())
+            log.error("run failed: %s\n%s", reason, traceback.format_exc(), extra=REPORTED)
         else:  # bad input: one sentence (failed.json keeps the traceback)
-            log.error("run failed: %s", reason)
+            log.error("run failed: %s", reason, extra=REPORTED)
         record = {
             "reason": reason,
             "error_type": type(exc).__name__,

@@ -113,9 +113,11 @@ def test_every_config_in_every_group_composes_and_instantiates(group, synthetic_
     assert options, f"naslab/conf/{group} is empty"
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         for option in options:
-            cfg = compose(config_name="config", overrides=[f"{group}={option}", f"benchmark.path={synthetic_path}"]
-                          if group != "benchmark" else [f"{group}={option}"])
-            node = cfg[group]
+            # tracking is an opt-in group (+tracking=mlflow) whose configs are Hydra callbacks
+            choice = f"+{group}={option}" if group == "tracking" else f"{group}={option}"
+            cfg = compose(config_name="config", overrides=[choice, f"benchmark.path={synthetic_path}"]
+                          if group != "benchmark" else [choice], return_hydra_config=group == "tracking")
+            node = cfg.hydra.callbacks[option] if group == "tracking" else cfg[group]
             if "_target_" in node:
                 try:
                     obj = instantiate(node)

@@ -97,3 +97,15 @@ def test_sweep_progress_bar_only_on_a_terminal_or_when_forced(synthetic_path: Pa
     assert "2 skipped, 1 failed" in forced.stderr
     asked = _sweep_cli([*common, "-j", "1", "--quiet"], {"NASLAB_PROGRESS": "1"})
     assert "sweep:" not in asked.stderr and asked.returncode == 1
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_cli_prints_each_error_once_and_logs_it(synthetic_path: Path, tmp_path: Path, multirun: bool) -> None:
+    common = ["benchmark=file", f"benchmark.path={synthetic_path}", "seed=-1", "budget.queries=5"]
+    where = [f"hydra.sweep.dir={tmp_path}", "hydra.sweep.subdir=job"] if multirun else [f"hydra.run.dir={tmp_path / 'job'}"]
+    done = subprocess.run([sys.executable, "-m", "naslab", *(["-m"] if multirun else []), *common, *where],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == (1 if multirun else 2)
+    sentence = "seed must be a whole number >= 0, got -1"
+    assert (done.stdout + done.stderr).count(sentence) == 1, done.stdout + done.stderr
+    assert f"run failed: {sentence}" in (tmp_path / "job" / "__main__.log").read_text()

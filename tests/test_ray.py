@@ -44,7 +44,7 @@ def test_sharded_build_survives_killed_ray_workers(tmp_path: Path) -> None:
             "limit_classes=4", "shard=0,1", "num_shards=2", "stage=build", f"output={tmp_path / 'out.h5'}",
             f"work_dir={work}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     sweep = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env={**os.environ, "RAY_AUTH_MODE": "disabled"})
+                             env={**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_raylet_start_wait_time_s": "120"})
     try:
         deadline = time.monotonic() + 300
         # each shard has 2 chunks (shard 0: chunks 0 and 2, shard 1: 1 and 3); kill when each wrote one
