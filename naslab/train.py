@@ -56,7 +56,7 @@ def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
     from naslab.training.models import count_flops, count_params
     from naslab.training.trainer import train_seeds
 
-    if int(cfg.threads) > 0:
+    if cfg.threads:  # null: the thread policy's (one thread, or NASLAB_THREADS)
         torch.set_num_threads(int(cfg.threads))
     log.info("%s on %s for %d epochs", space.to_string(arch), splits.describe(), recipe.epochs)
 

@@ -455,3 +455,34 @@ def test_report_skips_a_corrupt_run_folder_with_one_line(tmp_path, synthetic_pat
     assert notes == [f"report.py: note: skipped unreadable run folder {sweep / 'seed1'}: "
                      "Expecting property name enclosed in double quotes: line 1 column 3 (char 2)"]
     assert any((tmp_path / "report").iterdir())
+
+
+# ----- point 3: evaluator=train runs one thread by default ------------------------------------
+def test_train_evaluator_trains_on_one_thread_by_default(monkeypatch):
+    """Even where something raised torch's thread count (or NASLAB_THREADS=0 left torch's default)."""
+    torch = pytest.importorskip("torch")
+    from omegaconf import OmegaConf
+
+    import naslab.training.trainer as trainer
+    from naslab.app import CONFIG_DIR
+    from naslab.evaluators.train import TrainEvaluator
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("stop after the thread check")  # cached as a failed training
+
+    monkeypatch.setattr(trainer, "train_seeds", spy)
+    knobs = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "evaluator" / "train.yaml"))
+    knobs = {k: v for k, v in knobs.items() if not k.startswith("_")}
+    knobs.update(cache_path=None, recipe=_train_recipe(epochs=1, eval_epochs=[1], train_size=16, val_size=16,
+                                                       test_size=16))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        evaluator = TrainEvaluator(**knobs)
+        result = evaluator.evaluate(evaluator.space.arch(77))
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1] and result.status == "failed"

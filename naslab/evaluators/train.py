@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from naslab.results import Result, failed_result
+from naslab.threads import current_threads
 from naslab.spaces import Arch, get_space
 from naslab.training.trainer import METRIC_NAMES, Recipe
 
@@ -48,7 +49,7 @@ class TrainEvaluator:
         cache_path: str | Path | None = "work-train-cache/nb201_digits.h5",
         device: str = "auto",
         data_root: str | None = None,
-        threads: int = 0,
+        threads: int | None = None,
     ) -> None:
         from naslab.training.data import DATASETS
 
@@ -69,7 +70,9 @@ class TrainEvaluator:
             raise ValueError("evaluator=train: seeds must name at least one training seed")
         self.device = device
         self.data_root = data_root
-        self.threads = int(threads)
+        if threads is not None and int(threads) < 0:
+            raise ValueError(f"evaluator=train: threads={threads} must be >= 1 (or null: one thread)")
+        self.threads = int(threads) if threads else None
         self.cache_path = Path(cache_path) if cache_path else None
         self.reference, self._reference_note = self._pick_reference(benchmark)
         self.trainings = 0  # how many trainings this evaluator ran (the rest came from the cache)
@@ -211,8 +214,11 @@ class TrainEvaluator:
         from naslab.training.models import count_flops, count_params
         from naslab.training.trainer import train_seeds
 
-        if self.threads > 0:
-            torch.set_num_threads(self.threads)
+        # one thread unless asked (threads=N or NASLAB_THREADS=N): measured 2-7x faster on a busy
+        # machine, and the charged cost is the measured time, so more threads also distort it (issue 17)
+        wanted = self.threads or current_threads() or 1
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
         splits = self._ensure_splits()
         arch = self.space.arch(self._first_of_class[class_id])
         members = np.flatnonzero(self._class_ids == class_id)
