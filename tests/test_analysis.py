@@ -60,7 +60,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_every_figure_is_written_as_png_and_pdf(outputs: Path) -> None:
     stems = {p.stem for p in outputs.glob("*.png")}
     assert {"average_rank", "ecdf_regret"} <= stems
-    assert sum(s.startswith("anytime_") for s in stems) == 2 and sum(s.startswith("pareto_") for s in stems) == 2
+    # single-objective sweeps: the report draws no Pareto figure (pareto_fronts.py still can)
+    assert sum(s.startswith("anytime_") for s in stems) == 2 and sum(s.startswith("pareto_") for s in stems) == 0
     for stem in stems:
         png, pdf = outputs / f"{stem}.png", outputs / f"{stem}.pdf"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
@@ -70,20 +71,26 @@ def test_every_figure_is_written_as_png_and_pdf(outputs: Path) -> None:
 
 @needs_matplotlib
 def test_final_table_has_one_row_per_strategy_and_the_best_in_bold(outputs: Path, sweeps: tuple[Path, Path]) -> None:
+    from naslab.analysis.final_table import cells as table_cells
+    from naslab.analysis.final_table import paired_p_value
+
     lines = (outputs / "final_table.md").read_text().splitlines()
     rows = [line for line in lines[2:] if line.startswith("| ")]
-    assert [row.split("|")[1].strip() for row in rows] == list(STRATEGIES)
+    assert sorted(row.split("|")[1].strip() for row in rows) == list(STRATEGIES)
     # every benchmark's regret column, recomputed from the run folders' summaries
     header = [c.strip() for c in lines[0].split("|")[1:-1]]
     runs = load_runs(list(sweeps))
+    table = table_cells(runs)
     for benchmark in runs.benchmarks():
-        column = header.index(f"{benchmark}: regret (%)")
+        column = header.index(f"{benchmark}: regret (pp)")
         means = {s: np.mean([r.summary["final_regret"] for r in runs.select(benchmark, s)]) for s in STRATEGIES}
-        best = min(round(m, 2) for m in means.values())  # ties at the printed precision all count
+        leader = min(means, key=lambda s: (means[s], s))
         for row in rows:
             cells = [c.strip() for c in row.split("|")[1:-1]]
             assert float(cells[column].strip("*").split(" ± ")[0]) == pytest.approx(means[cells[0]], abs=0.006)
-            assert cells[column].startswith("**") == (round(means[cells[0]], 2) == best)
+            # bold: the best mean, and whoever a paired Wilcoxon test cannot tell from it
+            tied = paired_p_value(table[(benchmark, cells[0], "regret")], table[(benchmark, leader, "regret")]) >= 0.05
+            assert cells[column].startswith("**") == (cells[0] == leader or tied)
     tex = (outputs / "final_table.tex").read_text()
     assert tex.count(r"\\") == 2 + len(STRATEGIES) and r"local\_search" in tex and r"\mathbf" in tex
 
@@ -139,7 +146,12 @@ def test_ecdf_reaches_one_with_every_seed(outputs: Path) -> None:
 
 
 @needs_matplotlib
-def test_hypervolume_grows_and_fronts_are_non_dominated(outputs: Path) -> None:
+def test_hypervolume_grows_and_fronts_are_non_dominated(sweeps: tuple[Path, Path], tmp_path: Path) -> None:
+    from naslab.analysis import pareto_fronts
+
+    outputs = tmp_path / "pareto"
+    assert pareto_fronts.main([str(sweeps[0]), str(sweeps[1]), "--out", str(outputs), "--formats", "pdf"]) == 0
+    assert len(list(outputs.glob("pareto_*_hypervolume.csv"))) == 2
     for path in outputs.glob("pareto_*_hypervolume.csv"):
         per_strategy = defaultdict(list)
         for row in read_csv(path):
@@ -162,7 +174,7 @@ def test_same_runs_give_byte_identical_outputs(sweeps: tuple[Path, Path], tmp_pa
     for name in ("a", "b"):  # PNG carries no data the PDF lacks: leave it out to save time
         assert report.main([str(sweeps[1]), "--out", str(tmp_path / name), "--formats", "pdf"]) == 0
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert len([f for f in files if f.endswith(".csv")]) >= 5 and not [f for f in files if f.endswith(".png")]
+    assert len([f for f in files if f.endswith(".csv")]) >= 3 and not [f for f in files if f.endswith(".png")]
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 

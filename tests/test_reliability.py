@@ -486,3 +486,116 @@ def test_train_evaluator_trains_on_one_thread_by_default(monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert seen == [1] and result.status == "failed"
+
+
+# ----- point 10: figures and tables a reviewer would not question --------------------------
+def _run(strategy: str, seed: int, final_acc: float, queries: int = 30, best: float = 95.0, summary=None):
+    """A finished run whose incumbent climbs to ``final_acc`` (regret = best - accuracy)."""
+    from pathlib import Path
+
+    from naslab.analysis.runs import NUMERIC_COLUMNS, Run
+
+    rng = np.random.default_rng(seed)
+    incumbent = np.maximum.accumulate(np.linspace(final_acc - 8, final_acc, queries) + rng.normal(0, 0.1, queries))
+    incumbent[-1] = final_acc
+    columns = {name: np.zeros(queries) for name in NUMERIC_COLUMNS}
+    columns.update(step=np.arange(queries, dtype=float), epoch=np.full(queries, 12.0), val_acc=incumbent,
+                   test_acc=incumbent, params=rng.uniform(0.1, 1.5, queries), cost_s=np.full(queries, 10.0),
+                   sim_time_s=10.0 * np.arange(1, queries + 1), incumbent_val_acc=incumbent,
+                   incumbent_test_acc=incumbent, regret=best - incumbent)
+    return Run(folder=Path(f"/runs/{strategy}/seed{seed}"), strategy=strategy, benchmark="bench", seed=seed,
+               summary=summary or {}, columns=columns, archs=[f"a{i}" for i in range(queries)],
+               status=["ok"] * queries)
+
+
+def _capture_figures(monkeypatch, module):
+    figures = []
+    monkeypatch.setattr(module, "save_figure", lambda fig, out, stem, formats: figures.append(fig) or [])
+    return figures
+
+
+EIGHT = ("random", "evolution", "genetic", "local_search", "reinforce", "bananas", "tpe", "hyperband")
+
+
+def test_many_strategies_differ_by_line_style_and_marker_not_only_colour(monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib")
+    import argparse
+
+    from naslab.analysis import anytime
+    from naslab.analysis.runs import RunSet
+    from naslab.analysis.style import STRATEGY_COLOURS, strategy_style
+
+    pairs = {(strategy_style(s)["linestyle"], strategy_style(s)["marker"]) for s in STRATEGY_COLOURS}
+    assert len(pairs) == len(STRATEGY_COLOURS)
+    runs = RunSet(runs=[_run(s, seed, 90 + i * 0.1) for i, s in enumerate(EIGHT) for seed in range(3)])
+    figures = _capture_figures(monkeypatch, anytime)
+    anytime.make(runs, tmp_path, argparse.Namespace(formats=("png",)))
+    lines = [line for line in figures[0].axes[0].get_lines() if not line.get_label().startswith("_")]
+    assert len(lines) == 8
+    assert all(line.get_marker() not in (None, "None", "") for line in lines)
+    assert len({(line.get_linestyle(), line.get_marker()) for line in lines}) == 8
+
+
+def test_regret_bands_are_drawn_in_log_space_and_labelled_in_percentage_points(monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib")
+    import argparse
+
+    from naslab.analysis import anytime
+    from naslab.analysis.runs import REGRET_FLOOR, RunSet
+
+    # final regrets 0.002 .. 2: mean - se is far below the floor
+    runs = RunSet(runs=[_run("random", seed, 95.0 - 10.0 ** (seed - 3), best=95.0) for seed in range(4)])
+    figures = _capture_figures(monkeypatch, anytime)
+    anytime.make(runs, tmp_path, argparse.Namespace(formats=("png",)))
+    regret_ax = figures[0].axes[0]
+    assert "percentage points" in regret_ax.get_ylabel() and "%" not in regret_ax.get_ylabel()
+    band = regret_ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() > REGRET_FLOOR / 2  # not clipped to the floor: a log-space band stays positive
+
+
+def test_no_pareto_figure_for_single_objective_runs_and_one_reference_point(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    import argparse
+    import csv
+
+    from naslab.analysis import pareto_fronts
+    from naslab.analysis.runs import RunSet
+    from naslab.pareto import hypervolume, to_minimisation
+
+    args = argparse.Namespace(formats=("png",), accuracy="val_acc", cost="params")
+    single = RunSet(runs=[_run("random", seed, 90.0) for seed in range(2)])
+    assert pareto_fronts.make(single, tmp_path / "a", args, multi_objective_only=True) == []
+    assert "no multi-objective run on bench" in capsys.readouterr().err
+
+    recorded = {"reference_point": {"val_acc": 0.0, "params": 1.6}, "hypervolume": None}
+    multi = RunSet(runs=[_run("nsga2", seed, 90.0, summary={"pareto": recorded}) for seed in range(2)])
+    written = pareto_fronts.make(multi, tmp_path / "b", args, multi_objective_only=True)
+    assert any(p.name.endswith("_hypervolume.csv") for p in written)
+    run = multi.runs[0]
+    points = np.stack([run.columns["val_acc"], run.columns["params"]], axis=1)
+    expected = hypervolume(to_minimisation(points, ("val_acc", "params")), to_minimisation(np.array([0.0, 1.6]),
+                                                                                            ("val_acc", "params")))
+    curve = pareto_fronts.hypervolume_by_query(run, "val_acc", "params", 12.0,
+                                               pareto_fronts.figure_reference(multi.runs, "val_acc", "params", points))
+    assert curve[-1] == pytest.approx(expected)
+    with open(next(p for p in written if p.name.endswith("_hypervolume.csv")), newline="") as f:
+        assert len(list(csv.DictReader(f))) == 30
+
+
+def test_final_table_ranks_by_mean_and_bolds_only_what_a_paired_test_supports():
+    from naslab.analysis.final_table import cells, markdown
+    from naslab.analysis.runs import RunSet
+
+    seeds = range(10)
+    noise = np.random.default_rng(0).normal(0, 0.5, 10)
+    runs = RunSet(runs=[
+        *[_run("random", s, 90.0 + noise[s]) for s in seeds],             # clearly worse than both
+        *[_run("evolution", s, 92.0 + noise[s] + 0.3 * (-1) ** s) for s in seeds],  # the best mean
+        *[_run("tpe", s, 92.0 + noise[s] - 0.3 * (-1) ** s - 0.01) for s in seeds],  # a hair lower: a tie
+    ])
+    text = markdown(runs, cells(runs))
+    rows = [line.split("|")[1:-1] for line in text.splitlines()[2:] if line.startswith("| ")]
+    assert [r[0].strip() for r in rows] == ["evolution", "tpe", "random"]  # ranked by mean
+    bold = {r[0].strip() for r in rows if r[1].strip().startswith("**")}
+    assert bold == {"evolution", "tpe"}  # tpe is not significantly worse; random is (p < 0.05)
+    assert "regret (pp)" in text.splitlines()[0] and "Wilcoxon" in text

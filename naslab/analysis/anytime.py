@@ -23,11 +23,11 @@ from naslab.analysis.runs import (
     mean_and_se,
     time_grid,
 )
-from naslab.analysis.style import legend_below, log_axis, pyplot, save_figure, strategy_colour
+from naslab.analysis.style import legend_below, log_axis, log_band, pyplot, save_figure, strategy_style
 from naslab.analysis.table_io import write_rows
 
 PANELS = (
-    ("regret", f"incumbent test regret (%, log; 0 shown as {REGRET_FLOOR:g})"),
+    ("regret", f"incumbent test regret (percentage points, log; 0 shown as {REGRET_FLOOR:g})"),
     ("incumbent_val_acc", "incumbent validation accuracy (%)"),
     ("incumbent_test_acc", "incumbent test accuracy (%)"),
 )
@@ -85,9 +85,10 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
                     mean, se, n = mean_and_se(values)
                     # a mean over only the seeds that have a result yet is biased: start where all do
                     mean[n < len(chosen)] = np.nan
-                    colour = strategy_colour(strategy)
-                    ax.plot(x, mean, color=colour, label=f"{strategy} ({len(chosen)} seeds)")
-                    ax.fill_between(x, mean - se, mean + se, color=colour, alpha=0.18, linewidth=0)
+                    style = strategy_style(strategy, x.size)
+                    ax.plot(x, mean, label=f"{strategy} ({len(chosen)} seeds)", **style)
+                    low, high = log_band(mean, se) if column == "regret" else (mean - se, mean + se)
+                    ax.fill_between(x, low, high, color=style["color"], alpha=0.18, linewidth=0)
                     rows += [
                         (benchmark, strategy, axis, x[i], column, mean[i], se[i], int(n[i]))
                         for i in range(x.size)

@@ -15,7 +15,7 @@ import numpy as np
 
 from naslab.analysis import cli
 from naslab.analysis.runs import AnalysisError, RunSet, by_queries, by_time, mean_and_se, time_grid
-from naslab.analysis.style import legend_below, pyplot, save_figure, strategy_colour
+from naslab.analysis.style import legend_below, pyplot, save_figure, strategy_style
 from naslab.analysis.table_io import write_rows
 
 FRACTIONS = np.linspace(0.01, 1.0, 100)
@@ -68,7 +68,7 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
                                ("fraction of the query budget", "fraction of the simulated time")):
         ranks = np.mean([average_ranks(mean_regret_at_fractions(runs, b, common, axis)) for b in benchmarks], axis=0)
         for i, strategy in enumerate(common):
-            ax.plot(FRACTIONS, ranks[i], color=strategy_colour(strategy), label=strategy)
+            ax.plot(FRACTIONS, ranks[i], label=strategy, **strategy_style(strategy, len(FRACTIONS)))
             rows += [(axis, f, strategy, r) for f, r in zip(FRACTIONS, ranks[i])]
         ax.set_xlabel(label)
         ax.set_xlim(0, 1)

@@ -13,7 +13,7 @@ import numpy as np
 
 from naslab.analysis import cli
 from naslab.analysis.runs import REGRET_FLOOR, RunSet, floored_regret
-from naslab.analysis.style import legend_below, log_axis, pyplot, save_figure, strategy_colour
+from naslab.analysis.style import legend_below, log_axis, pyplot, save_figure, strategy_style
 from naslab.analysis.table_io import write_rows
 
 
@@ -34,11 +34,11 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
             final = np.array([r.final_regret for r in runs.select(benchmark, strategy)])
             x, y = ecdf(floored_regret(final))
             # start the step at 0 so each curve reads "fraction of seeds with regret <= x"
-            ax.step(np.r_[x[:1], x], np.r_[0.0, y], where="post", color=strategy_colour(strategy),
-                    label=f"{strategy} ({x.size} seeds)")
+            ax.step(np.r_[x[:1], x], np.r_[0.0, y], where="post", label=f"{strategy} ({x.size} seeds)",
+                    **strategy_style(strategy, x.size + 1))
             rows += [(benchmark, strategy, xi, yi) for xi, yi in zip(x, y)]
         log_axis(ax, "x")
-        ax.set_xlabel(f"final test regret (%, log; 0 shown as {REGRET_FLOOR:g})")
+        ax.set_xlabel(f"final test regret (percentage points, log; 0 shown as {REGRET_FLOOR:g})")
         ax.set_title(benchmark)
         ax.set_ylim(0, 1.02)
     axes[0][0].set_ylabel("fraction of seeds")

@@ -1,5 +1,7 @@
 """Final table: mean ± standard deviation over seeds of the final incumbent's test accuracy and
-test regret, per strategy (rows) and benchmark (columns), the best of each column in bold;
+test regret (percentage points), per strategy (rows, ranked by mean test accuracy) and
+benchmark (columns); bold = the best mean of a column and every strategy a paired Wilcoxon
+signed-rank test across seeds cannot tell from it;
 written as ``final_table.md`` (Markdown), ``final_table.tex`` (LaTeX, booktabs) and
 ``final_table.csv`` (the numbers)."""
 
@@ -19,7 +21,8 @@ from naslab.analysis.runs import RunSet
 from naslab.analysis.table_io import write_rows
 from naslab.outputs import atomic_write_text
 
-METRICS = (("test_acc", "test acc. (%)", max), ("regret", "regret (%)", min))
+METRICS = (("test_acc", "test acc. (%)", max), ("regret", "regret (pp)", min))
+SIGNIFICANCE = 0.05  # two-sided Wilcoxon signed-rank test, paired by seed
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Cell:
     mean: float
     std: float
     n: int
+    by_seed: tuple[tuple[int, float], ...] = ()  # (seed, value): what the paired test pairs
 
     def text(self, digits: int) -> str:
         if self.n == 0 or math.isnan(self.mean):
@@ -41,22 +45,51 @@ def cells(runs: RunSet) -> dict[tuple[str, str, str], Cell]:
         for strategy in runs.strategies(benchmark):
             chosen = runs.select(benchmark, strategy)
             for metric, _, _ in METRICS:
-                values = np.array([r.final_test_acc if metric == "test_acc" else r.final_regret for r in chosen])
-                values = values[~np.isnan(values)]
+                pairs = [(r.seed, r.final_test_acc if metric == "test_acc" else r.final_regret) for r in chosen]
+                pairs = [(seed, float(v)) for seed, v in pairs if not math.isnan(v)]
+                values = np.array([v for _, v in pairs])
                 std = float(np.std(values, ddof=1)) if values.size > 1 else 0.0
                 mean = float(np.mean(values)) if values.size else math.nan
-                out[(benchmark, strategy, metric)] = Cell(mean, std, int(values.size))
+                out[(benchmark, strategy, metric)] = Cell(mean, std, int(values.size), tuple(sorted(pairs)))
     return out
 
 
+def paired_p_value(a: Cell, b: Cell) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of a vs b over the seeds both have (1.0 if untestable)."""
+    from scipy.stats import wilcoxon
+
+    theirs = dict(b.by_seed)
+    pairs = [(v, theirs[seed]) for seed, v in a.by_seed if seed in theirs]
+    differences = [x - y for x, y in pairs]
+    if len(pairs) < 2 or not any(differences):
+        return 1.0
+    return float(wilcoxon([x for x, _ in pairs], [y for _, y in pairs]).pvalue)
+
+
 def best_strategies(table: dict[tuple[str, str, str], Cell], benchmark: str, metric: str, pick) -> set[str]:
-    """The strategies whose mean is the best of the column (ties all count), at the printed precision."""
-    candidates = {s: round(c.mean, 2) for (b, s, m), c in table.items() if b == benchmark and m == metric
-                  and not math.isnan(c.mean)}
-    if not candidates:
+    """The best mean of the column and every strategy a paired test across seeds cannot tell from it.
+
+    A bold cell claims nothing a reviewer could question: the others are worse by a
+    difference that a Wilcoxon signed-rank test (p < 0.05) supports.
+    """
+    column = {s: c for (b, s, m), c in table.items() if b == benchmark and m == metric and not math.isnan(c.mean)}
+    if not column:
         return set()
-    best = pick(candidates.values())
-    return {s for s, v in candidates.items() if v == best}
+    best_mean = pick(c.mean for c in column.values())
+    leader = min(s for s, c in column.items() if c.mean == best_mean)
+    return {s for s, c in column.items() if s == leader or paired_p_value(c, column[leader]) >= SIGNIFICANCE}
+
+
+def ranked_strategies(runs: RunSet, table: dict[tuple[str, str, str], Cell]) -> list[str]:
+    """Strategies by mean final test accuracy, best first (several benchmarks: by average rank)."""
+    ranks: dict[str, list[int]] = {s: [] for s in runs.strategies()}
+    for benchmark in runs.benchmarks():
+        means = {s: c.mean for (b, s, m), c in table.items() if b == benchmark and m == "test_acc"
+                 and not math.isnan(c.mean)}
+        for rank, strategy in enumerate(sorted(means, key=lambda s: (-means[s], s)), start=1):
+            ranks[strategy].append(rank)
+    worst = len(ranks) + 1
+    return sorted(ranks, key=lambda s: (float(np.mean(ranks[s])) if ranks[s] else worst, s))
 
 
 def markdown(runs: RunSet, table: dict[tuple[str, str, str], Cell], digits: int = 2) -> str:
@@ -64,7 +97,7 @@ def markdown(runs: RunSet, table: dict[tuple[str, str, str], Cell], digits: int 
     header = ["strategy"] + [f"{b}: {label}" for b in benchmarks for _, label, _ in METRICS]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" + "---:|" * (len(header) - 1)]
     best = {(b, m): best_strategies(table, b, m, pick) for b in benchmarks for m, _, pick in METRICS}
-    for strategy in runs.strategies():
+    for strategy in ranked_strategies(runs, table):
         row = [strategy]
         for b in benchmarks:
             for metric, _, _ in METRICS:
@@ -76,7 +109,9 @@ def markdown(runs: RunSet, table: dict[tuple[str, str, str], Cell], digits: int 
     lines.append("")
     lines.append(f"Mean ± standard deviation over seeds ({', '.join(map(str, seeds))} per cell) of the final "
                  "incumbent (best validation accuracy); regret = best test accuracy in the benchmark minus "
-                 "the incumbent's. Best mean per column in bold.")
+                 "the incumbent's, in percentage points. Rows ranked by mean test accuracy. Bold: the best mean "
+                 "of the column and every strategy a two-sided Wilcoxon signed-rank test paired by seed cannot "
+                 f"tell from it (p >= {SIGNIFICANCE:g}); a plain cell is worse by a difference the test supports.")
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +131,7 @@ def latex(runs: RunSet, table: dict[tuple[str, str, str], Cell], digits: int = 2
     lines.append(" & ".join(["strategy"] + [_latex_escape(label) for _ in benchmarks for _, label, _ in METRICS])
                  + r" \\")
     lines.append(r"\midrule")
-    for strategy in runs.strategies():
+    for strategy in ranked_strategies(runs, table):
         row = [_latex_escape(strategy)]
         for b in benchmarks:
             for metric, _, _ in METRICS:

@@ -6,8 +6,9 @@ number of queries, mean ± standard error over seeds. Only evaluations at the fu
 (the largest epoch in the runs) count: a multi-fidelity strategy's low-epoch accuracies are
 not comparable with full trainings. One figure per benchmark,
 ``pareto_<benchmark>.png/.pdf``, with ``pareto_<benchmark>_fronts.csv`` and
-``pareto_<benchmark>_hypervolume.csv``. The reference point, per benchmark, is the worst
-accuracy and the worst cost evaluated by any analysed run; it is printed on the figure."""
+``pareto_<benchmark>_hypervolume.csv``. The reference point, per benchmark, is the one the
+runs' ``summary.json`` recorded (0 % accuracy, the benchmark's worst cost), else the same
+rule on the analysed evaluations; it is printed on the figure."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from naslab.analysis import cli
 from naslab.analysis.runs import AnalysisError, Run, RunSet, mean_and_se
 from naslab.analysis.style import legend_below, pyplot, save_figure, strategy_colour
 from naslab.analysis.table_io import write_rows
-from naslab.pareto import hypervolume, pareto_mask, to_minimisation
+from naslab.pareto import hypervolume, pareto_mask, reference_point, to_minimisation
 
 COSTS = ("params", "flops", "latency_ms")
 COST_LABELS = {"params": "parameters (millions)", "flops": "FLOPs (millions)", "latency_ms": "latency (ms)"}
@@ -78,6 +79,30 @@ def run_front(run: Run, accuracy: str, cost: str, epoch: float) -> np.ndarray:
     return front[np.argsort(front[:, 1], kind="stable")]
 
 
+def figure_reference(runs: Sequence[Run], accuracy: str, cost: str, points: np.ndarray) -> np.ndarray:
+    """The reference point (accuracy, cost) of the figure: the one the runs' ``summary.json`` used
+    (so the figure's hypervolume and the summary's are the same number), else the same rule
+    applied to the analysed evaluations (:func:`naslab.pareto.reference_point`)."""
+    recorded = {
+        (float(ref[accuracy]), float(ref[cost]))
+        for r in runs
+        if isinstance(ref := (r.summary.get("pareto") or {}).get("reference_point"), dict) and accuracy in ref
+        and cost in ref
+    }
+    if len(recorded) == 1:
+        return np.array(recorded.pop())
+    # several different recorded points (runs of differently configured benchmarks): the worst of them
+    if recorded:
+        return np.array([min(a for a, _ in recorded), max(c for _, c in recorded)])
+    point, _ = reference_point((accuracy, cost), {}, points)
+    return np.array(point)
+
+
+def is_multi_objective(run: Run) -> bool:
+    """A run of a multi-objective search: its summary has a ``pareto`` entry or its folder a pareto.csv."""
+    return bool(run.summary.get("pareto")) or run.pareto is not None
+
+
 def choose_cost(runs: RunSet, requested: str | None) -> str:
     if requested:
         return requested
@@ -89,12 +114,17 @@ def choose_cost(runs: RunSet, requested: str | None) -> str:
     return "params"
 
 
-def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
+def make(runs: RunSet, out: Path, args: argparse.Namespace, multi_objective_only: bool = False) -> list[Path]:
+    """Fronts and hypervolume per benchmark; ``multi_objective_only`` skips benchmarks without a
+    multi-objective run (the report: a front of a single-objective search says little)."""
     accuracy, cost = args.accuracy, choose_cost(runs, args.cost)
     plt = pyplot()
     written: list[Path] = []
     for benchmark in runs.benchmarks():
         bench_runs = runs.select(benchmark)
+        if multi_objective_only and not any(is_multi_objective(r) for r in bench_runs):
+            print(f"report.py: note: no multi-objective run on {benchmark}, no Pareto figure", file=sys.stderr)
+            continue
         epoch = max(float(np.nanmax(r.columns["epoch"])) for r in bench_runs if r.num_queries)
         all_points = np.concatenate([evaluated_points(r, accuracy, cost, epoch) for r in bench_runs])
         if not all_points.size:
@@ -102,7 +132,7 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
                 f"no run on {benchmark} has both {accuracy} and {cost} in its trajectory; "
                 f"pick another --cost ({', '.join(COSTS)})"
             )
-        reference = np.array([all_points[:, 0].min(), all_points[:, 1].max()])
+        reference = figure_reference(bench_runs, accuracy, cost, all_points)
         fig, (ax_front, ax_hv) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
         front_rows, hv_rows = [], []
         for strategy in runs.strategies(benchmark):

@@ -14,7 +14,7 @@ from naslab.analysis.runs import RunSet
 
 def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
     written = anytime.make(runs, out, args) + final_table.make(runs, out, args) + ecdf.make(runs, out, args)
-    written += pareto_fronts.make(runs, out, args)
+    written += pareto_fronts.make(runs, out, args, multi_objective_only=True)
     if len(runs.benchmarks()) > 1:
         written += average_rank.make(runs, out, args)
     else:

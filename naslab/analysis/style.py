@@ -53,11 +53,52 @@ RC = {
 }
 
 
+# with 8+ strategies colour alone blurs the weaker ones into one band: each strategy also
+# gets a line style and a marker; 4 styles x 7 markers (coprime) give 28 distinct pairs
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def _slot(name: str) -> int:
+    known = list(STRATEGY_COLOURS)
+    if name in known:
+        return known.index(name)
+    return len(known) + int(hashlib.sha256(name.encode()).hexdigest(), 16) % 1000
+
+
 def strategy_colour(name: str) -> str:
     if name in STRATEGY_COLOURS:
         return STRATEGY_COLOURS[name]
     digest = int(hashlib.sha256(name.encode()).hexdigest(), 16)
     return SPARE_COLOURS[digest % len(SPARE_COLOURS)]
+
+
+def strategy_style(name: str, points: int = 0) -> dict[str, Any]:
+    """``plot`` keywords of a strategy: its colour, line style and marker (the same in every figure).
+
+    Markers go on about 8 of ``points`` points, each strategy shifted, so they do not pile up.
+    """
+    slot = _slot(name)
+    style: dict[str, Any] = {"color": strategy_colour(name), "linestyle": LINE_STYLES[slot % len(LINE_STYLES)],
+                             "marker": MARKERS[slot % len(MARKERS)], "markersize": 4.5}
+    if points > 8:
+        step = max(1, points // 8)
+        style["markevery"] = (slot * step // 7 % step, step)
+    return style
+
+
+def log_band(mean: Any, se: Any) -> tuple[Any, Any]:
+    """A ± standard-error band drawn in log space: mean / exp(se / mean) .. mean * exp(se / mean).
+
+    On a log axis ``mean - se`` is clipped at the floor and looks like huge uncertainty;
+    se / mean is the standard error of log(mean) (delta method), so this band is the
+    same width in log space as the linear band is in linear space, and always positive.
+    """
+    import numpy as np
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.exp(np.asarray(se) / np.asarray(mean))
+    return mean / factor, mean * factor
 
 
 def pyplot() -> Any:
