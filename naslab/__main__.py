@@ -10,12 +10,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from naslab.app import EXIT_NOTHING_USABLE, NothingUsable, register_resolvers
+from naslab.app import CONFIG_DIR, EXIT_NOTHING_USABLE, NothingUsable, register_resolvers
 from naslab.errors import user_error_message
+from naslab.hydra_mode import install_fast_get_mode
 from naslab.jobs import run_job, run_sweep_job
 from naslab.logs import hide_reported_on_console
 
 register_resolvers()
+install_fast_get_mode(CONFIG_DIR)  # Hydra would compose the config twice (naslab.hydra_mode)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

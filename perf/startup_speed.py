@@ -1,0 +1,72 @@
+"""Start-up of the CLI against a bare ``python -c "import numpy, h5py, hydra"``, in one run.
+
+    python perf/startup_speed.py [--repeats 7]
+
+Times, alternating so that drifting load hits each alike: the bare import; ``python -m
+naslab strategy=evolution`` (a 300-query search on the embedded benchmark, run folder
+in a temporary directory); and the same command with Hydra composing the config twice
+as it does without :mod:`naslab.hydra_mode`. Prints the median wall and CPU seconds
+(user + system) of each and the ratios to the bare import (goal: CLI <= 1.8x), with
+the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+# python -m naslab with naslab.hydra_mode's shortcut switched off: Hydra's own start-up
+TWICE = (
+    "import runpy, naslab.hydra_mode as m; m.install_fast_get_mode = lambda config_dir: None; "
+    "runpy.run_module('naslab', run_name='__main__', alter_sys=True)"
+)
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    py = sys.executable
+    results: dict[str, list[tuple[float, float]]] = {"bare": [], "cli": [], "twice": []}
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeats):
+            results["bare"].append(timed([py, "-c", "import numpy, h5py, hydra"]))
+            results["cli"].append(timed([py, "-m", "naslab", "strategy=evolution", f"hydra.run.dir={tmp}/cli{i}"]))
+            results["twice"].append(timed([py, "-c", TWICE, "strategy=evolution", f"hydra.run.dir={tmp}/twice{i}"]))
+    labels = {
+        "bare": 'python -c "import numpy, h5py, hydra"',
+        "cli": "python -m naslab strategy=evolution",
+        "twice": "  the same, Hydra composing twice (before)",
+    }
+    bare_wall = statistics.median(w for w, _ in results["bare"])
+    bare_cpu = statistics.median(c for _, c in results["bare"])
+    print(f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}; median of {args.repeats}, alternating")
+    print(f"{'command':48s} {'wall s':>7s} {'CPU s':>7s} {'wall/bare':>9s} {'CPU/bare':>9s}")
+    for key, label in labels.items():
+        wall = statistics.median(w for w, _ in results[key])
+        cpu = statistics.median(c for _, c in results[key])
+        print(f"{label:48s} {wall:7.2f} {cpu:7.2f} {wall / bare_wall:8.2f}x {cpu / bare_cpu:8.2f}x")
+    print("goal: python -m naslab strategy=evolution <= 1.8x the bare import")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
