@@ -83,6 +83,22 @@ def read_installed_benchmark(loader: DictConfig) -> TabularBenchmark:
     return bench
 
 
+_SHARED_EVALUATORS: dict[tuple[int, str], tuple[TabularBenchmark, Any]] = {}
+
+
+def _shared_evaluator(make: Any, benchmark: TabularBenchmark, evaluator_cfg: DictConfig) -> Any:
+    """One evaluator per (benchmark, evaluator config) and process, for evaluators whose
+    class says ``shareable`` (answers that depend only on the arch, fidelity and trial
+    seed: the tabular one). A sweep's jobs then share its prepared tables and answers:
+    building them per job was a fifth of a tabular job's CPU time (perf/sweep_speed.py)."""
+    import json
+
+    key = (id(benchmark), json.dumps(OmegaConf.to_container(evaluator_cfg, resolve=True), sort_keys=True, default=str))
+    if key not in _SHARED_EVALUATORS:  # the benchmark is kept too: its id stays its own
+        _SHARED_EVALUATORS[key] = (benchmark, make(benchmark=benchmark))
+    return _SHARED_EVALUATORS[key][1]
+
+
 def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
     from hydra.utils import instantiate
 
@@ -94,7 +110,11 @@ def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
         raise ConfigError(f"benchmark file {path} does not exist; import it first: {import_command}")
     benchmark = load_benchmark_cached(path) if path else read_installed_benchmark(loader) if loader else None
     check_knobs(cfg.evaluator, "evaluator", given=("benchmark",))
-    evaluator = instantiate(cfg.evaluator)(benchmark=benchmark)
+    make = instantiate(cfg.evaluator)
+    if benchmark is not None and getattr(getattr(make, "func", None), "shareable", False):
+        evaluator = _shared_evaluator(make, benchmark, cfg.evaluator)
+    else:
+        evaluator = make(benchmark=benchmark)
     if cfg.get("space") is not None:
         space = instantiate(cfg.space)
         if space.name != evaluator.space.name:

@@ -34,6 +34,10 @@ class TabularEvaluator:
     :attr:`reference_metric` names which (and :meth:`metric_sources` says it).
     """
 
+    # answers depend only on (arch, fidelity, trial seed) and the caches hold immutable
+    # Results: one instance may serve every search of a process (naslab.app shares it)
+    shareable = True
+
     def __init__(
         self,
         benchmark: TabularBenchmark,
