@@ -111,6 +111,9 @@ def main() -> None:
     fast_wall, fast_cpu = runs[0][2]
     for name, _, _ in runs[1:3]:
         print(f"CPU per job, {name} / naslab.sweep: {per_job[name] / per_job[runs[0][0]]:.1f}x")
+    search_total = sum(searches.values())
+    print(f"per-job overhead of naslab.sweep (CPU s per job minus the search's own {search_total / full_jobs:.3f} s): "
+          f"{(fast_cpu - search_total) / full_jobs:.3f} CPU s (goal <= 0.06)")
     print("search time inside the jobs (sum of summary.json wall_time_s), by strategy: "
           + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(searches.items(), key=lambda kv: -kv[1])))
     print(f"whole comparison with naslab.sweep: {fast_wall:.1f} s wall on this (shared) machine, "

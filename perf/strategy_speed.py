@@ -1,0 +1,158 @@
+"""Search time of every strategy, the floors of TPE and GP-BO, and the whole 14-strategy comparison.
+
+    python perf/strategy_speed.py [--seeds 3] [--queries 300] [--before]
+
+For each config in naslab/conf/strategy/: the CPU seconds (``time.process_time``, less
+disturbed by other load than wall time) of one ``--queries``-query run in-process on
+the embedded default benchmark, one thread (naslab's thread policy), mean over
+``--seeds`` seeds after a warm-up run. Then, measured in the same run:
+
+* ``tpe`` against its floor, Optuna's own loop (``create_study`` + ``ask``/``tell``
+  with the same TPESampler settings over the six categorical decisions);
+* ``gp_bo`` against a scikit-learn GP loop (``GaussianProcessRegressor``, Matern
+  kernel on one-hot features, refitted every step, expected improvement over the
+  same number of random candidates);
+* with ``--before``: bananas and surrogate_evolution with cold refits
+  (``warm_start_trees=0``, the settings before warm starts).
+
+Last line: the whole comparison (every strategy x 100 seeds x 300 queries) projected
+on 2 cores from these per-run times plus the sweep's per-job overhead
+(``--job-overhead``, from ``perf/sweep_speed.py``); goal <= 4 minutes. The load
+average is printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from naslab.benchmarks.tabular import load_benchmark
+from naslab.evaluators.tabular import TabularEvaluator
+from naslab.runner import Budget, run_search
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT = REPO / "naslab" / "data" / "nb201_digits.h5"
+STRATEGY_DIR = REPO / "naslab" / "conf" / "strategy"
+
+
+def cpu_per_run(fn, seeds: int) -> float:
+    fn(10_000)  # warm-up: imports, caches, first-call costs
+    started = time.process_time()
+    for seed in range(seeds):
+        fn(seed)
+    return (time.process_time() - started) / seeds
+
+
+def strategy_runner(name: str, evaluator, queries: int, **knobs):
+    cfg = OmegaConf.load(STRATEGY_DIR / f"{name}.yaml")
+    for key, value in knobs.items():
+        cfg[key] = value
+    make = instantiate(cfg)
+    return lambda seed: run_search(make, evaluator, seed=seed, budget=Budget(queries=queries))
+
+
+def optuna_floor(evaluator, queries: int):
+    """Optuna's own ask/tell loop with naslab's tpe settings: what the wrapper cannot beat."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    space = evaluator.space
+    dists = {f"d{i}": CategoricalDistribution(list(range(c))) for i, c in enumerate(space.cardinalities)}
+
+    def run(seed: int) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
+            study = optuna.create_study(direction="maximize", sampler=sampler)
+            for _ in range(queries):
+                trial = study.ask(dists)
+                arch = tuple(int(trial.params[f"d{i}"]) for i in range(space.num_decisions))
+                study.tell(trial, evaluator.evaluate(arch).val_acc)
+
+    return run
+
+
+def sklearn_gp_floor(evaluator, queries: int, candidates: int = 200):
+    """A textbook scikit-learn GP-EI loop (refit every step) over the same space."""
+    from scipy.stats import norm
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    space = evaluator.space
+
+    def run(seed: int) -> None:
+        import warnings
+
+        warnings.simplefilter("ignore")  # ConvergenceWarning at the kernel bounds, every few fits
+        rng = np.random.default_rng(seed)
+        archs, scores = [], []
+        for step in range(queries):
+            if step < 10:
+                arch = space.sample(rng)
+            else:
+                x = space.one_hot(np.asarray(archs)).astype(np.float64)
+                gp = GaussianProcessRegressor(ConstantKernel() * Matern(nu=2.5) + WhiteKernel(), normalize_y=True,
+                                              random_state=seed).fit(x, scores)
+                pool = [space.sample(rng) for _ in range(candidates)]
+                mean, sd = gp.predict(space.one_hot(np.asarray(pool)).astype(np.float64), return_std=True)
+                z = (mean - max(scores)) / np.maximum(sd, 1e-9)
+                arch = pool[int(np.argmax((mean - max(scores)) * norm.cdf(z) + sd * norm.pdf(z)))]
+            archs.append(arch)
+            scores.append(evaluator.evaluate(arch).val_acc)
+
+    return run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--strategies", nargs="*", help="names in naslab/conf/strategy (default: all)")
+    parser.add_argument("--before", action="store_true", help="also time bananas/surrogate_evolution with cold refits")
+    parser.add_argument("--job-overhead", type=float, default=0.05,
+                        help="CPU s per sweep job besides the search (perf/sweep_speed.py; default 0.05)")
+    args = parser.parse_args()
+    evaluator = TabularEvaluator(load_benchmark(DEFAULT))
+    names = args.strategies or sorted(p.stem for p in STRATEGY_DIR.glob("*.yaml"))
+    load = os.getloadavg()[0]
+    print(f"{len(names)} strategies x {args.seeds} seeds x {args.queries} queries on {DEFAULT.name}, "
+          f"CPU s per run (process_time), one thread; load average {load:.2f}")
+    per_run: dict[str, float] = {}
+    for name in names:
+        per_run[name] = cpu_per_run(strategy_runner(name, evaluator, args.queries), args.seeds)
+        print(f"  {name:24s} {per_run[name]:8.3f}", flush=True)
+    rows = []
+    if "tpe" in per_run:
+        floor = cpu_per_run(optuna_floor(evaluator, args.queries), args.seeds)
+        rows.append(("tpe / Optuna's own TPESampler loop", per_run["tpe"], floor))
+    if "gp_bo" in per_run:
+        floor = cpu_per_run(sklearn_gp_floor(evaluator, args.queries), max(1, args.seeds // 3))
+        rows.append(("gp_bo / scikit-learn GP-EI loop", per_run["gp_bo"], floor))
+    if args.before:
+        for name in ("bananas", "surrogate_evolution"):
+            if name in per_run:
+                cold = cpu_per_run(strategy_runner(name, evaluator, args.queries, warm_start_trees=0), args.seeds)
+                rows.append((f"{name} (warm starts) / cold refits", per_run[name], cold))
+    for label, ours, theirs in rows:
+        print(f"{label:48s} {ours:7.3f} s vs {theirs:7.3f} s: {ours / theirs:5.2f}x")
+    total = sum(per_run.values())
+    cpu = 100 * (total + len(per_run) * args.job_overhead)
+    print(f"whole comparison, {len(per_run)} strategies x 100 seeds x {args.queries} queries: {100 * total:.0f} CPU s of "
+          f"search + {100 * len(per_run) * args.job_overhead:.0f} CPU s of job overhead = {cpu / 2 / 60:.1f} min on 2 "
+          f"cores (goal <= 4 min); load average now {os.getloadavg()[0]:.2f}")
+    return 0 if math.isfinite(total) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
