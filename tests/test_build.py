@@ -59,6 +59,7 @@ def _same_benchmark(a: Path, b: Path) -> None:
         assert np.isfinite(fb["metrics/train_time_s"][()][fb["complete"][()]]).all()
 
 
+@pytest.mark.slow  # trains a build twice (52 s of the default suite's wall time)
 def test_kill_9_mid_build_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     work = tmp_path / "work-killed"
     proc = _cli(tmp_path, "killed", start_new_session=True)

@@ -188,6 +188,7 @@ def test_a_folder_a_run_is_writing_is_refused(tmp_path, synthetic_bench):
     assert not (out / "trajectory.csv").exists() and not (out / "failed.json").exists()
 
 
+@pytest.mark.slow  # a 150,000-query run (about 20 s alone, minutes on a loaded machine)
 def test_a_second_run_started_into_a_busy_folder_never_mixes_with_it(tmp_path, synthetic_path):
     """A long run is writing; a short one into the same folder must neither write results nor
     leave its config there: the folder's config is the one of its results."""
@@ -599,3 +600,24 @@ def test_final_table_ranks_by_mean_and_bolds_only_what_a_paired_test_supports():
     bold = {r[0].strip() for r in rows if r[1].strip().startswith("**")}
     assert bold == {"evolution", "tpe"}  # tpe is not significantly worse; random is (p < 0.05)
     assert "regret (pp)" in text.splitlines()[0] and "Wilcoxon" in text
+
+
+# ----- point 11: `slow` tests are left out of the default run --------------------------------
+def test_slow_tests_are_excluded_by_default_and_run_with_m_slow(tmp_path):
+    import subprocess
+    import sys
+
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    probe = tmp_path / "test_probe.py"
+    probe.write_text("import pytest\n\n@pytest.mark.slow\ndef test_slow():\n    pass\n\ndef test_fast():\n    pass\n")
+
+    def collected(*args: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                               "-c", str(repo / "pyproject.toml"), "--rootdir", str(tmp_path), *args, str(probe)],
+                              capture_output=True, text=True, timeout=120)
+        return [line.split("::")[-1] for line in done.stdout.splitlines() if "::" in line]
+
+    assert collected() == ["test_fast"]
+    assert collected("-m", "slow") == ["test_slow"]
