@@ -53,7 +53,7 @@ def test_sweep_fires_the_configured_hydra_callbacks(synthetic_path: Path, tmp_pa
     lines = events.read_text().splitlines()
     assert lines[0] == "multirun_start" and lines[-1] == "multirun_end"
     jobs = sorted(lines[1:-1])
-    sweep = tmp_path / "sweep" / "random"
+    sweep = tmp_path / "sweep" / "synthetic" / "random"
     assert jobs == sorted([
         "job_end seed=-1 FAILED SweepJobFailed", "job_end seed=0 COMPLETED str", "job_end seed=1 COMPLETED str",
         f"job_start seed=-1 dir={sweep / 'seed-1'}", f"job_start seed=0 dir={sweep / 'seed0'}",
@@ -69,14 +69,14 @@ def test_sweep_fires_the_configured_hydra_callbacks(synthetic_path: Path, tmp_pa
 def test_jobs_log_through_hydra_job_logging(synthetic_path: Path, tmp_path: Path) -> None:
     fmt = ["hydra.job_logging.formatters.simple.format='JOB %(levelname)s %(message)s'"]
     run_sweep([*_common(synthetic_path, tmp_path), *fmt], processes=2)
-    log_lines = (tmp_path / "sweep" / "random" / "seed0" / "__main__.log").read_text().splitlines()
+    log_lines = (tmp_path / "sweep" / "synthetic" / "random" / "seed0" / "__main__.log").read_text().splitlines()
     assert log_lines and all(line.startswith("JOB INFO ") for line in log_lines)
-    failed_log = (tmp_path / "sweep" / "random" / "seed-1" / "__main__.log").read_text()
+    failed_log = (tmp_path / "sweep" / "synthetic" / "random" / "seed-1" / "__main__.log").read_text()
     assert failed_log.startswith("JOB ERROR run failed: ")
     # hydra/job_logging=disabled: no job log at all, as under the CLI
     quiet = tmp_path / "quiet"
     run_sweep([*_common(synthetic_path, quiet), "hydra/job_logging=disabled"], processes=1)
-    assert (quiet / "sweep" / "random" / "seed0" / "summary.json").is_file()
+    assert (quiet / "sweep" / "synthetic" / "random" / "seed0" / "summary.json").is_file()
     assert not list(quiet.rglob("*.log"))
 
 

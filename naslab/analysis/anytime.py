@@ -27,7 +27,9 @@ from naslab.analysis.style import legend_below, log_axis, log_band, pyplot, save
 from naslab.analysis.table_io import write_rows
 
 PANELS = (
-    ("regret", f"incumbent test regret (percentage points, log; 0 shown as {REGRET_FLOOR:g})"),
+    # an accuracy's regret is in percentage points; other benchmarks' in their own metric
+    # (summary.json's metrics.regret names it)
+    ("regret", f"incumbent regret (percentage points for accuracies, log; 0 shown as {REGRET_FLOOR:g})"),
     ("incumbent_val_acc", "incumbent validation accuracy (%)"),
     ("incumbent_test_acc", "incumbent test accuracy (%)"),
 )
@@ -43,6 +45,10 @@ def curves(runs: Sequence[Run], column: str, axis: str, grid: np.ndarray | None)
         assert grid is not None
         values, x = by_time(runs, column, grid), grid
     return x, floored_regret(values) if column == "regret" else values
+
+
+def has_positive_time(runs: Sequence[Run]) -> bool:
+    return any(r.num_queries and r.columns["sim_time_s"][-1] > 0 for r in runs)
 
 
 def values_of(rows: list[tuple], benchmark: str, axis: str, column: str) -> dict[str, np.ndarray]:
@@ -68,16 +74,26 @@ def zoom_past_start(ax, panels: list[dict[str, np.ndarray]], start: float) -> No
         ax.set_ylim(low - 0.05 * (top - low), top)
 
 
+def has_values(runs: Sequence[Run], column: str) -> bool:
+    """Whether any run recorded a number in ``column`` (a benchmark without test accuracy has none)."""
+    return any(np.any(np.isfinite(r.columns[column])) for r in runs)
+
+
 def make(runs: RunSet, out: Path, args: argparse.Namespace) -> list[Path]:
     plt = pyplot()
     written: list[Path] = []
     for benchmark in runs.benchmarks():
         bench_runs = runs.select(benchmark)
         grid = time_grid(bench_runs)
-        fig, axes = plt.subplots(2, 3, figsize=(15, 8.2), sharex="row", layout="constrained")
+        # draw only what the benchmark has: no test panel without test values, no time row
+        # when queries cost nothing (NAS-Bench-Graph, TransNAS-Bench-101 publish no times)
+        panels = [p for p in PANELS if has_values(bench_runs, p[0])] or list(PANELS[:1])
+        axes_used = ["queries"] + (["sim_time_s"] if has_positive_time(bench_runs) else [])
+        fig, axes = plt.subplots(len(axes_used), len(panels), figsize=(5 * len(panels), 4.1 * len(axes_used)),
+                                 sharex="row", layout="constrained", squeeze=False)
         rows = []
-        for r, axis in enumerate(("queries", "sim_time_s")):
-            for c, (column, label) in enumerate(PANELS):
+        for r, axis in enumerate(axes_used):
+            for c, (column, label) in enumerate(panels):
                 ax = axes[r, c]
                 for strategy in runs.strategies(benchmark):
                     chosen = runs.select(benchmark, strategy)

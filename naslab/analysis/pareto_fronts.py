@@ -127,6 +127,11 @@ def make(runs: RunSet, out: Path, args: argparse.Namespace, multi_objective_only
             continue
         epoch = max(float(np.nanmax(r.columns["epoch"])) for r in bench_runs if r.num_queries)
         all_points = np.concatenate([evaluated_points(r, accuracy, cost, epoch) for r in bench_runs])
+        if not all_points.size and getattr(args, "skip_missing", False):
+            # the report covers a suite: a benchmark without the objectives has no front
+            print(f"report.py: note: no Pareto front on {benchmark} (its runs lack {accuracy} or {cost})",
+                  file=sys.stderr)
+            continue
         if not all_points.size:
             raise AnalysisError(
                 f"no run on {benchmark} has both {accuracy} and {cost} in its trajectory; "
