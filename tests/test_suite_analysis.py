@@ -4,7 +4,6 @@ accuracy or params, and the suite ranking with its bootstrap interval."""
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest
