@@ -213,7 +213,8 @@ def test_pareto_fronts_use_a_runs_pareto_csv(sweeps: tuple[Path, Path], tmp_path
     from naslab.analysis import pareto_fronts
 
     copy = tmp_path / "runs"
-    shutil.copytree(sweeps[1] / "random", copy / "random")
+    # run folders are <benchmark>/<strategy>/seed<seed>: the second sweep's one benchmark
+    shutil.copytree(next(sweeps[1].glob("*/random")), copy / "random")
     chosen = {}
     for folder in sorted((copy / "random").iterdir()):
         row = read_csv(folder / "trajectory.csv")[3]  # any evaluated architecture: a one-point front
