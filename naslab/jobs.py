@@ -183,7 +183,7 @@ def _run_locked(
         finally:
             write_hydra_files(cfg, out_dir, rendered)  # a refused run may have replaced them meanwhile
     except NothingUsable as exc:  # finished and recorded; nothing to retry
-        log.warning("%s", exc)
+        log.warning("%s", exc, extra=REPORTED)
         raise
     except Exception as exc:
         reason = failure_reason(exc)
