@@ -13,6 +13,7 @@ succeeds removes it. The CLI (``python -m naslab -m ...``) and the in-process sw
 from __future__ import annotations
 
 import json
+import os
 import logging
 import traceback
 from collections.abc import Callable
@@ -250,8 +251,9 @@ def run_sweep_job(cfg: DictConfig, out_dir: Path, strategy_name: str | None, swe
 class RunFolderCheck(Callback):
     """Hydra callback: a run folder that cannot be made is refused in one sentence.
 
-    Hydra makes the folder itself before naslab's code runs, and a failure there (a path
-    under a file, a read-only or full disk) reaches the user as a traceback.
+    Hydra makes the folder and writes ``.hydra/`` into it before naslab's code runs, and a
+    failure there (a path under a file, a read-only folder or disk) reaches the user as a
+    traceback.
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -273,6 +275,10 @@ class RunFolderCheck(Callback):
             return
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            # an existing read-only folder: Hydra's own .hydra/ writes would fail with a traceback
+            probe = folder / f".naslab-write-probe-{os.getpid()}"
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            probe.unlink()
         except OSError as exc:
             print(f"naslab: error: cannot write the run folder {folder}: {exc.strerror}; choose another with "
                   f"hydra.{mode}.dir=...", file=sys.stderr)

@@ -421,6 +421,26 @@ def test_an_output_folder_that_cannot_be_made_is_one_sentence(tmp_path):
     assert f"cannot write the run folder {blocker / 'run'}" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_a_read_only_run_folder_is_one_sentence(tmp_path):
+    """As root, chmod cannot make a folder read-only: os.open refuses the folder's files instead."""
+    out = tmp_path / "run"
+    script = (
+        "import errno, os, runpy, sys\n"
+        "real = os.open\n"
+        "def refuse(path, *a, **k):\n"
+        f"    if str(path).startswith({str(out)!r}):\n"
+        "        raise OSError(errno.EROFS, 'Read-only file system', str(path))\n"
+        "    return real(path, *a, **k)\n"
+        "os.open = refuse\n"
+        f"sys.argv = ['naslab', 'budget.queries=5', 'hydra.run.dir={out}']\n"
+        "runpy.run_module('naslab', run_name='__main__')\n"
+    )
+    proc = naslab_cli("-c", script, cwd=tmp_path, module="")
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot write the run folder {out}: Read-only file system" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 @pytest.mark.parametrize(("code", "words"), [("ENOSPC", "No space left on device"), ("EROFS", "Read-only file system"),
                                              ("EACCES", "Permission denied")])
 def test_a_full_or_read_only_disk_is_one_sentence(tmp_path, synthetic_path, code, words):
