@@ -13,8 +13,8 @@ succeeds removes it. The CLI (``python -m naslab -m ...``) and the in-process sw
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path

@@ -626,7 +626,6 @@ def test_final_table_ranks_by_mean_and_bolds_only_what_a_paired_test_supports():
 def test_slow_tests_are_excluded_by_default_and_run_with_m_slow(tmp_path):
     import subprocess
     import sys
-
     from pathlib import Path
 
     repo = Path(__file__).resolve().parent.parent
