@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from naslab.results import Result, failed_result
-from naslab.threads import current_threads
 from naslab.spaces import Arch, get_space
+from naslab.threads import current_threads
 from naslab.training.trainer import METRIC_NAMES, Recipe
 
 log = logging.getLogger("naslab")
