@@ -23,8 +23,6 @@ from naslab.training.trainer import Recipe
 log = logging.getLogger("naslab.train")
 
 
-# the spaces whose networks naslab.training builds (models.py: NB201 cells)
-TRAINABLE_SPACES = ("nb201",)
 EXIT_DIVERGED = 3  # the training ran but produced nothing usable
 
 
@@ -39,10 +37,7 @@ def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
     if cfg.dataset not in DATASETS:
         raise RetrainError(f"unknown dataset {cfg.dataset!r}; expected one of {list(DATASETS)}")
     space = get_space(str(cfg.space))
-    if space.name not in TRAINABLE_SPACES:
-        raise RetrainError(
-            f"space {space.name!r} has no trainer yet; naslab.train trains only {list(TRAINABLE_SPACES)} networks"
-        )
+    space.check_trainable()  # one sentence (NotTrainableError) for a space without a network builder
     if OmegaConf.is_missing(cfg, "arch") or cfg.arch is None or str(cfg.arch) in ("", "???"):
         raise RetrainError("no architecture given; pass arch='|nor_conv_3x3~0|+|...|' (an NB201 arch string)")
     arch = space.from_string(str(cfg.arch))

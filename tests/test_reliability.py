@@ -280,12 +280,13 @@ def test_naslab_train_refuses_a_space_it_cannot_train(tmp_path):
     from omegaconf import OmegaConf
 
     from naslab.app import CONFIG_DIR
-    from naslab.train import RetrainError, retrain
+    from naslab.spaces.base import NotTrainableError
+    from naslab.train import retrain
 
     cfg = OmegaConf.load(CONFIG_DIR / "train.yaml")
     cfg.pop("hydra")
     cfg.arch, cfg.space = "00000012", "nasbench_macro"
-    with pytest.raises(RetrainError, match="space 'nasbench_macro' has no trainer yet"):
+    with pytest.raises(NotTrainableError, match="search space 'nasbench_macro' has no network builder"):
         retrain(cfg, tmp_path)
 
 
