@@ -27,7 +27,7 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -61,7 +61,6 @@ class ProxySpec:
     batch_size: int = 64  # zero-cost-nas nasbench2_pred.py: --batch_size 64, one batch
     batch_norm: bool = True  # False: BN layers are bypassed (synflow, as its reference does)
     float64: bool = False
-    needs_labels: bool = False
     reference: str = ""
 
 
@@ -239,8 +238,6 @@ class ZeroCostScorer:
 
     def score(self, arch: Arch, proxy: str) -> ProxyScore:
         """One proxy's score of ``arch`` (a decision vector); failures are failed scores."""
-        import torch
-
         space: CategoricalSpace = self.space  # type: ignore[assignment]  # a space since __post_init__
         arch = space.validate(arch)
         module = proxy_module(proxy)
@@ -257,20 +254,13 @@ class ZeroCostScorer:
                 net = net.double()
             with np.errstate(all="ignore"):
                 value = float(module.compute(net, batch, **dict(self.options.get(proxy, {}))))
-        except ZeroCostError:
-            raise
         except (RuntimeError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError) as exc:
             # a numerical blow-up (singular matrix, NaN gradients): a failed score, not a crash
             return ProxyScore(proxy, name, math.nan, time.perf_counter() - started, "failed", _first_line(exc))
-        finally:
-            torch.set_grad_enabled(True)
         elapsed = time.perf_counter() - started
         if not math.isfinite(value):
             return ProxyScore(proxy, name, math.nan, elapsed, "failed", f"{proxy} gave {value}")
         return ProxyScore(proxy, name, value, elapsed)
-
-    def score_all(self, arch: Arch, proxies: Iterable[str] = PROXY_NAMES) -> dict[str, ProxyScore]:
-        return {p: self.score(arch, p) for p in proxies}
 
 
 def _first_line(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from naslab.zero_cost.base import Batch, ProxySpec
 from naslab.zero_cost.jacob_cov import input_jacobian
 
-SPEC = ProxySpec("epe_nas", data_independent=False, batch_size=128, needs_labels=True,
+SPEC = ProxySpec("epe_nas", data_independent=False, batch_size=128,
                  reference="automl/NASLib naslib/predictors/utils/pruners/measures/epe_nas.py")
 K = 1e-5
 

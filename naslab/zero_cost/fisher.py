@@ -16,7 +16,7 @@ from typing import Any
 
 from naslab.zero_cost.base import Batch, ProxySpec, weight_layers
 
-SPEC = ProxySpec("fisher", data_independent=False, needs_labels=True,
+SPEC = ProxySpec("fisher", data_independent=False,
                  reference="automl/NASLib naslib/predictors/utils/pruners/measures/fisher.py")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from naslab.zero_cost._gradients import backward_loss
 from naslab.zero_cost.base import Batch, ProxySpec, weight_layers
 
-SPEC = ProxySpec("grad_norm", data_independent=False, needs_labels=True,
+SPEC = ProxySpec("grad_norm", data_independent=False,
                  reference="automl/NASLib naslib/predictors/utils/pruners/measures/grad_norm.py")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from naslab.zero_cost.base import Batch, ProxySpec, weight_layers
 
-SPEC = ProxySpec("grasp", data_independent=False, needs_labels=True,
+SPEC = ProxySpec("grasp", data_independent=False,
                  reference="automl/NASLib naslib/predictors/utils/pruners/measures/grasp.py")
 
 

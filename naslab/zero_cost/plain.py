@@ -11,7 +11,7 @@ from typing import Any
 from naslab.zero_cost._gradients import backward_loss
 from naslab.zero_cost.base import Batch, ProxySpec, sum_over_layers
 
-SPEC = ProxySpec("plain", data_independent=False, needs_labels=True,
+SPEC = ProxySpec("plain", data_independent=False,
                  reference="automl/NASLib naslib/predictors/utils/pruners/measures/plain.py")
 
 
