@@ -60,27 +60,26 @@ def load_benchmark_cached(path: str | Path) -> TabularBenchmark:
 def _read_installed(loader_yaml: str) -> TabularBenchmark:
     from hydra.utils import instantiate
 
-    return instantiate(OmegaConf.create(loader_yaml))
+    from naslab.benchmarks.tabular import _validate
+
+    bench = instantiate(OmegaConf.create(loader_yaml))
+    _validate(bench, f"<{bench.space_name}/{bench.dataset}>")  # once per process, not once per run
+    return bench
 
 
 def read_installed_benchmark(loader: DictConfig) -> TabularBenchmark:
     """A benchmark read from installed package data (``benchmark.loader``), once per process."""
     from naslab.benchmarks.importers.common import SourceFileError
-    from naslab.benchmarks.tabular import BenchmarkFileError, _validate
+    from naslab.benchmarks.tabular import BenchmarkFileError
 
     try:
-        bench = _read_installed(OmegaConf.to_yaml(loader, resolve=True))
-    except SourceFileError as exc:
+        return _read_installed(OmegaConf.to_yaml(loader, resolve=True))
+    except (SourceFileError, BenchmarkFileError) as exc:
         raise ConfigError(str(exc)) from None
     except Exception as exc:  # hydra wraps the importer's own error
         if isinstance(exc.__cause__, SourceFileError):
             raise ConfigError(str(exc.__cause__)) from None
         raise
-    try:
-        _validate(bench, f"<{bench.space_name}/{bench.dataset}>")
-    except BenchmarkFileError as exc:
-        raise ConfigError(str(exc)) from None
-    return bench
 
 
 _SHARED_EVALUATORS: dict[tuple[int, str], tuple[TabularBenchmark, Any]] = {}
