@@ -50,3 +50,22 @@ def test_suite_sweep_keeps_benchmarks_apart_and_the_report_handles_missing_metri
     assert not list(out.glob("pareto_fcnet_naval*"))
     table = (out / "suite_ranks.md").read_text()
     assert "over 3 benchmarks" in table and "| local_search |" in table and "| random |" in table
+
+
+def test_suite_preset_sweeps_every_suite_benchmark_into_its_own_folders():
+    from hydra import compose, initialize_config_dir
+
+    from naslab.app import CONFIG_DIR, register_resolvers
+
+    register_resolvers()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["+experiment=suite"], return_hydra_config=True)
+    swept = cfg.hydra.sweeper.params.benchmark.split(",")
+    families = ("nb201_c10_valid", "nb201_c100", "nb201_imagenet16", "fcnet_", "mlp_", "graph_", "tnb101_")
+    expected = sorted(p.stem for p in (CONFIG_DIR / "benchmark").glob("*.yaml") if p.stem.startswith(families))
+    assert sorted(swept) == expected and len(expected) == 3 + 4 + 8 + 9 + 14
+    from omegaconf import OmegaConf
+
+    subdir = OmegaConf.to_container(cfg.hydra.sweep, resolve=False)["subdir"]
+    assert subdir.startswith("${benchmark.name}/")  # two benchmarks never share a folder
+    assert cfg.budget.queries == 300
