@@ -132,6 +132,39 @@ def test_xgb_ranks_the_synthetic_benchmark_and_is_less_sure_away_from_its_data(s
     assert std.mean() > 1.05 * std_train.mean()  # in-bag points are fitted more tightly
 
 
+def test_warm_start_adds_trees_that_learn_the_new_data_deterministically(synthetic):
+    _, X, y = synthetic
+    old, new = np.arange(30), np.arange(30, 150)
+    both = np.arange(150)
+
+    def grown(seed: int) -> XGBEnsemble:
+        return XGBEnsemble(random_state=0, **FAST_XGB).fit(X[old], y[old]).fit_more(X[both], y[both], 20, seed)
+
+    before = XGBEnsemble(random_state=0, **FAST_XGB).fit(X[old], y[old])
+    after = grown(5)
+    assert [b.num_boosted_rounds() for b in after.boosters_] == [50, 50, 50] and after.rounds_ == 50
+    error = [float(np.mean((m.predict(X[new]) - y[new]) ** 2)) for m in (before, after)]
+    assert error[1] < 0.7 * error[0]
+    np.testing.assert_array_equal(after.predict(X[:500]), grown(5).predict(X[:500]))
+    assert not np.array_equal(after.predict(X[:500]), grown(6).predict(X[:500]))
+
+
+def test_online_predictor_warm_starts_between_cold_fits_at_each_doubling():
+    predictor = OnlinePredictor(NB201, "xgb", "onehot", regressor_options=FAST_XGB, warm_start_trees=5)
+    models, rounds = [], []
+    for step in range(45):
+        predictor.observe(NB201.arch(step), float(step % 7))
+        if step + 1 in (10, 15, 20, 30, 39, 40, 45):
+            predictor.fit(seed=step)
+            models.append(predictor.model)
+            rounds.append(predictor.model.rounds_)
+    # cold at 10, warm at 15, cold at 20 (2 x 10), warm at 30 and 39, cold at 40, warm at 45
+    assert [m is models[i - 1] if i else False for i, m in enumerate(models)] == [False, True, False, True, True, False, True]
+    assert rounds == [30, 35, 30, 35, 40, 30, 35]
+    with pytest.raises(ValueError, match="warm_start_trees >= 0 and cold_refit_growth > 1"):
+        OnlinePredictor(NB201, warm_start_trees=-1)
+
+
 @pytest.mark.parametrize("name", ["rf", "gp", "mlp", "gbr"])
 def test_stand_in_regressors_give_mean_and_std_deterministically(name, synthetic):
     _, X, y = synthetic

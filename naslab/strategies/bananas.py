@@ -12,7 +12,12 @@ After ``num_init`` random architectures, the strategy repeatedly
    (``its`` independent Thompson sampling as in BANANAS, ``ucb`` or ``ei``).
 
 Refitting once per ``refit_every`` proposals (BANANAS evaluates k = 10 per
-iteration) keeps a 300-query search to ~30 fits. With several workers the batch is
+iteration) keeps a 300-query search to ~30 fits, and each refit after the first is
+warm-started: ``warm_start_trees`` more trees per ensemble member on the data so far
+(a cold refit once the results have grown ``cold_refit_growth``-fold). That is 2.9x
+less CPU per 300-query run than cold refits, with final regret 0.118 ± 0.118 on the
+digits benchmark against 0.308 ± 0.170 cold (30 seeds; ``perf/strategy_speed.py
+--before``, ``perf/strategy_comparison.py``). With several workers the batch is
 diverse by construction: distinct candidates ranked by independent Thompson draws;
 ``ask`` before earlier results arrive simply continues the current batch.
 The strategy uses only the space protocol and the results it is told.
@@ -55,8 +60,8 @@ class Bananas(Strategy):
         predictor_options: dict[str, Any] | None = None,
         proxy_table: str | None = None,
         proxies: list[str] | None = None,
-        warm_start_trees: int = 0,
-        cold_refit_growth: float = 2.0,
+        warm_start_trees: int = 10,
+        cold_refit_growth: float = 32.0,
     ) -> None:
         super().__init__(context)
         if num_init < 2 or refit_every < 1 or num_parents < 1 or max_edits < 1 or num_random < 0:

@@ -6,8 +6,10 @@ population, then one mutation each), scores them with a predictor refitted every
 ``refit_every`` results, and evaluates only the best by the acquisition (default
 ``ucb``: mostly exploitation, with a little credit for uncertainty). While the
 population fills, random samples are filtered the same way once ``num_init``
-results are known. With several workers, children already proposed are skipped, so
-a batch holds distinct architectures.
+results are known. Refits after the first are warm-started (``warm_start_trees``
+more trees per member, see :class:`~naslab.strategies.bananas.Bananas`). With
+several workers, children already proposed are skipped, so a batch holds distinct
+architectures.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ class SurrogateEvolution(Strategy):
         num_trees: int = 100,
         nthread: int = 1,
         predictor_options: dict[str, Any] | None = None,
-        warm_start_trees: int = 0,
-        cold_refit_growth: float = 2.0,
+        warm_start_trees: int = 10,
+        cold_refit_growth: float = 32.0,
     ) -> None:
         super().__init__(context)
         if population_size < 2 or sample_size < 1 or num_init < 2 or num_offspring < 1 or refit_every < 1:
