@@ -102,8 +102,10 @@ def _group_options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
-# one_shot/ is the config root of `python -m naslab.one_shot` (tests/test_one_shot.py), not a group of config.yaml
-GROUPS = [d.name for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra", "experiment", "one_shot")]
+# one_shot/ is the config root of `python -m naslab.one_shot` (tests/test_one_shot.py), not a group of config.yaml;
+# tracking/ is an optional group added with +tracking=... (not in the defaults list)
+GROUPS = [d.name for d in CONF.iterdir()
+          if d.is_dir() and d.name not in ("hydra", "experiment", "one_shot", "tracking")]
 
 
 @pytest.mark.parametrize("group", GROUPS)
