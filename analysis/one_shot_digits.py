@@ -114,7 +114,9 @@ def table(folders: list[Path], figures: Path | None) -> str:
             mean = np.mean(weights, axis=0) if weights else None
             skip_share = ("; mean softmax(α) none/skip/conv1x1/conv3x3/pool "
                           + "/".join(f"{v:.3f}" for v in mean)) if mean is not None else ""
-            lines.append(f"* {m} seed {r.seed}: `{r.summary['incumbent']['arch']}` "
+            along = "".join(str(_live_convs(a)) for a in r.archs)
+            lines.append(f"* {m} seed {r.seed}: live convs of the derived cell per derivation `{along}`; final "
+                         f"`{r.summary['incumbent']['arch']}` "
                          f"(test {r.summary['incumbent']['test_acc']:.2f}, {_live_convs(r.summary['incumbent']['arch'])} "
                          f"live convs{skip_share})")
     if figures is not None:
