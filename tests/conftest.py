@@ -54,3 +54,47 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# Cheaper settings for the model-based strategies in the contract suites (fewer trees and
+# members, rarer refits): the search logic is the same, only the predictor is rougher, and
+# the suites run their many searches in seconds. Test-only knobs live here, not on the
+# classes; keyed by class, so that a config preset of a class (bananas_zero_cost) gets them too.
+CONTRACT_KNOBS: dict[str, dict[str, object]] = {
+    "Bananas": {"num_trees": 20, "num_members": 2, "refit_every": 30},
+    "SurrogateEvolution": {"num_trees": 20, "num_members": 2, "refit_every": 30, "num_offspring": 10},
+}
+@pytest.fixture(scope="session")
+def contract_knobs() -> dict[str, dict[str, object]]:
+    return CONTRACT_KNOBS
+
+
+SYNTHETIC_PROXIES = ("synflow", "jacob_cov", "nwot", "snip", "zen", "params", "grad_norm", "fisher", "grasp")
+
+
+@pytest.fixture(scope="session")
+def contract_strategy(tmp_path_factory):
+    """``(name, space) -> factory`` for :class:`naslab.testing.StrategyContract` subclasses: the
+    registered strategy with its config and the knobs above; skipped when its extra is missing.
+    A strategy that reads zero-cost proxies gets a synthetic proxy table of the space searched."""
+    import inspect
+
+    from naslab import strategies
+    from naslab.testing.strategies import write_synthetic_proxy_table
+
+    tables: dict[str, str] = {}
+
+    def make(name: str, space: str = "nb201"):
+        cls = strategies.get(name)
+        missing = cls.missing_requirements()
+        if missing:
+            pytest.skip(f"strategy {name} needs {missing}: pip install 'naslab[{cls.extra}]'")
+        knobs = dict(CONTRACT_KNOBS.get(cls.__name__, {}))
+        if "proxy_table" in inspect.signature(cls).parameters:
+            if space not in tables:
+                path = tmp_path_factory.mktemp("proxies") / f"{space}_zc.h5"
+                tables[space] = str(write_synthetic_proxy_table(path, space, SYNTHETIC_PROXIES))
+            knobs["proxy_table"] = tables[space]
+        return strategies.factory(name, **knobs)
+
+    return make

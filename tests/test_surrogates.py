@@ -227,11 +227,11 @@ def test_bananas_batch_is_distinct_and_avoids_evaluated_archs(synthetic):
 
 
 @pytest.mark.parametrize("cls", [Bananas, SurrogateEvolution])
-def test_predictor_guided_strategies_beat_random_early(cls, synthetic):
+def test_predictor_guided_strategies_beat_random_early(cls, synthetic, contract_knobs):
     """At 100 queries, on the synthetic benchmark, the predictor must already help."""
     bench, _, _ = synthetic
     evaluator = TabularEvaluator(bench)
-    factory = functools.partial(cls, **cls.contract_overrides)
+    factory = functools.partial(cls, **contract_knobs[cls.__name__])
     from naslab.strategies.random_search import RandomSearch
 
     seeds, budget = range(4), Budget(queries=100)

@@ -29,7 +29,7 @@ table (:mod:`naslab.zero_cost.table`), as predictor features beside the encoding
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from naslab.results import Result
 from naslab.spaces import Arch
@@ -38,10 +38,6 @@ from naslab.surrogates.online import ACQUISITIONS, OnlinePredictor
 
 
 class Bananas(Strategy):
-    # cheap settings for test suites (fewer trees/members, rarer refits): the search
-    # logic is the same, only the predictor is rougher
-    contract_overrides: ClassVar[dict[str, Any]] = {"num_trees": 20, "num_members": 2, "refit_every": 30}
-
     def __init__(
         self,
         context: SearchContext,

@@ -15,7 +15,7 @@ architectures.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, ClassVar
+from typing import Any
 
 from naslab.results import Result
 from naslab.spaces import Arch
@@ -24,13 +24,6 @@ from naslab.surrogates.online import ACQUISITIONS, OnlinePredictor
 
 
 class SurrogateEvolution(Strategy):
-    contract_overrides: ClassVar[dict[str, Any]] = {
-        "num_trees": 20,
-        "num_members": 2,
-        "refit_every": 30,
-        "num_offspring": 10,
-    }
-
     def __init__(
         self,
         context: SearchContext,
