@@ -1,6 +1,6 @@
 """How well do predictors rank architectures they were not trained on?
 
-    python analysis/predictor_quality.py --benchmark nb201-c10 --out analysis/results/predictors_c10
+    python analysis/predictor_quality.py --benchmark nb201_c10 --out analysis/results/predictors_c10
     python analysis/predictor_quality.py --benchmark digits --out analysis/results/predictors_digits
     python analysis/predictor_quality.py --benchmark synthetic --seeds 3 --regressors xgb,rf --out /tmp/pq
 
@@ -158,7 +158,7 @@ def write_atomic(path: Path, text: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 2)[2])  # fmt: skip
-    parser.add_argument("--benchmark", default="nb201-c10", help="synthetic | digits | nb201-c10 | a naslab .h5 file")
+    parser.add_argument("--benchmark", default="nb201_c10", help="synthetic | digits | nb201_c10 | a naslab .h5 file")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="training sizes, comma-separated")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per size (default 5)")

@@ -1,6 +1,6 @@
 """Reproduce the NAS-Bench-201 paper's CIFAR-10 baselines (and compare on NAS-Bench-Macro).
 
-    python analysis/reproduce_nb201.py                       # table on stdout + analysis/results/
+    python analysis/reproduce_nb201.py                       # tables on stdout + outputs/reproduce_nb201/
     python analysis/reproduce_nb201.py --seeds 20 --strategies random,evolution
     python analysis/reproduce_nb201.py --sources ../shared/benchmarks   # convert at run time, no import step
 
@@ -8,13 +8,21 @@ NB201 protocol (``naslab/conf/experiment/nb201_c10_paper.yaml``): each strategy 
 with the 12-epoch ``cifar10-valid`` validation accuracy, each query is charged its
 12-epoch training time (+ one validation pass), the search stops at 12,000 simulated
 seconds, and we report the incumbent's 200-epoch ``cifar10-valid`` validation
-accuracy — mean ± std over seeds, next to the paper's figures. Runs happen
-in-process through the same config composition, runner and strategies as
-``python -m naslab +experiment=nb201_c10_paper strategy=...``.
+accuracy — mean ± std over seeds, next to the paper's figures.
 
-The runner picks the incumbent by the search signal; the 200-epoch validation
-accuracy of that architecture is looked up here in the benchmark (the run summary
-records the full-fidelity *test* accuracy, which is not the paper's column).
+Every run is an ordinary run folder (``--out``/runs/<table>/<strategy>/seed<k>/, with
+``.hydra/config.yaml``, ``trajectory.csv`` and ``summary.json`` naming the chosen
+architecture), made from the same config composition, runner and strategies as
+``python -m naslab +experiment=nb201_c10_paper strategy=...`` and read back with
+``naslab.run_folder.load_run``; the tables are computed from those folders. The
+paper's BOHB is ``evaluator=budget_ignoring fidelity=200``
+(:mod:`naslab.evaluators.budget_ignoring`). The 200-epoch validation accuracy of each
+chosen architecture is looked up here in the benchmark (the run summary records the
+full-fidelity *test* accuracy, which is not the paper's column).
+
+Nothing tracked is written: the default ``--out`` is ``outputs/`` (git-ignored). The
+README's NB201 table is :func:`readme_table` of these rows; ``tests/test_reproduce_nb201.py``
+regenerates it and fails when the README differs.
 
 NAS-Bench-Macro: no training times are published, so the comparison there is by
 queries: for each budget, the mean accuracy of the incumbent (the benchmark's
@@ -36,8 +44,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONF_DIR = REPO_ROOT / "naslab" / "conf"
-DEFAULT_OUT = REPO_ROOT / "analysis" / "results"
+DEFAULT_OUT = Path("outputs") / "reproduce_nb201"
 DEFAULT_SOURCES = REPO_ROOT.parent / "shared" / "benchmarks"
 EXPERIMENT = "nb201_c10_paper"
 LABELS = {"random": "RS", "evolution": "REA", "reinforce": "REINFORCE", "bohb": "BOHB", "nsga2": "NSGA-II"}
@@ -50,132 +57,89 @@ class ReproductionError(RuntimeError):
 
 def compose(overrides: Sequence[str]):
     """The app's config for ``overrides``, composed exactly as ``python -m naslab`` would."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from naslab.api import compose as compose_config
 
-    from naslab.app import register_resolvers
-
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=list(overrides))
+    return compose_config(overrides)
 
 
 def strategy_available(name: str) -> bool:
-    return (CONF_DIR / "strategy" / f"{name}.yaml").is_file()
+    from naslab import strategies
+
+    return name in strategies.available()
 
 
 def _override_value(value) -> str:
-    return json.dumps(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    from naslab.api import override_value
+
+    return override_value(value)
 
 
-class BudgetIgnoringEvaluator:
-    """NAS-Bench-201's BOHB worker: every Hyperband budget gets the 12-epoch answer.
+def run_strategy(overrides: Sequence[str], seeds: Sequence[int], folder: Path) -> list:
+    """One run folder per seed (``folder``/seed<k>) for the config ``overrides`` compose; the runs read back.
 
-    The paper's BOHB (HpBandSter, ``eta=3, min_budget=12, max_budget=200``) called
-    ``compute(config, budget)``, and the worker ignored ``budget``: it returned the
-    12-epoch validation accuracy and charged the 12-epoch time, whatever the rung.
-    This wrapper exposes HpBandSter's rung budgets (200/9, 200/3, 200 rounded down:
-    22, 66, 200) as fidelities so naslab's BOHB schedules the same brackets, answers
-    each query from ``answer_at`` epochs, and labels the Result with the requested
-    rung so the bracket bookkeeping and the max-budget incumbent work as there.
+    The evaluator is built once (its answers are shared by the seeds); each seed's config
+    is the composed one with ``seed=<k>``, so every folder is what
+    ``python -m naslab <overrides> seed=<k>`` writes.
     """
+    from omegaconf import open_dict
 
-    def __init__(self, inner, answer_at: int = 12, budgets: tuple[int, ...] = (12, 22, 66, 200)) -> None:
-        self.inner = inner
-        self.space = inner.space
-        self.answer_at = answer_at
-        self._budgets = budgets
+    from naslab.app import build_evaluator, search_from_config
+    from naslab.run_folder import load_run
 
-    @property
-    def fidelities(self) -> tuple[int, ...]:
-        return self._budgets
-
-    def evaluate(self, arch, fidelity=None, trial_seed: int = 0):
-        import dataclasses
-
-        result = self.inner.evaluate(arch, self.answer_at, trial_seed)
-        return dataclasses.replace(result, epoch=int(fidelity if fidelity is not None else self._budgets[-1]))
-
-    def reference_test_acc(self, arch) -> float:
-        return self.inner.reference_test_acc(arch)
-
-    def best_test_acc(self) -> float:
-        return self.inner.best_test_acc()
+    cfg = compose(overrides)
+    evaluator, benchmark = build_evaluator(cfg)
+    strategy = next((o.split("=", 1)[1] for o in overrides if o.startswith("strategy=")), None)
+    runs = []
+    for seed in seeds:
+        with open_dict(cfg):
+            cfg.seed = int(seed)
+        run = search_from_config(cfg, strategy, evaluator=evaluator, benchmark=benchmark)
+        run.overrides = [*overrides, f"seed={int(seed)}"]
+        runs.append(load_run(run.save(folder / f"seed{int(seed)}")))
+    return runs
 
 
-def run_strategy(cfg, seeds: Sequence[int], wrap_evaluator=None) -> list:
-    """One trajectory per seed for the composed config ``cfg``."""
-    from hydra.utils import instantiate
-
-    from naslab.app import build_evaluator
-    from naslab.runner import Budget, run_search
-
-    evaluator, _ = build_evaluator(cfg)
-    if wrap_evaluator is not None:
-        evaluator = wrap_evaluator(evaluator)
-    make_strategy = instantiate(cfg.strategy)
-    budget = Budget(queries=cfg.budget.get("queries"), sim_seconds=cfg.budget.get("sim_seconds"))
-    return [
-        run_search(make_strategy, evaluator, seed=int(seed), budget=budget,
-                   num_workers=int(cfg.get("workers", 1)), fidelity=cfg.get("fidelity"))
-        for seed in seeds
-    ]
-
-
-def max_budget_incumbent(trajectory) -> str:
-    """HpBandSter's incumbent: the best result among those evaluated at the max budget."""
-    epochs, archs, scores = (trajectory.column(c) for c in ("epoch", "arch", "val_acc"))
-    top = max(epochs)
-    at_top = [(score, -i, arch) for i, (e, arch, score) in enumerate(zip(epochs, archs, scores))
-              if e == top and score == score]
-    return max(at_top)[2] if at_top else trajectory.incumbent.arch
-
-
-# Table rows that are not a plain strategy config: (strategy config, evaluator wrapper,
-# incumbent rule, published key). "bohb" is the paper's BOHB; "bohb_multifidelity"
-# is naslab's BOHB with real 12/200-epoch answers and costs, for contrast.
+# Table rows that are not a plain strategy config: (strategy config, extra overrides, published key).
+# "bohb" is the paper's BOHB (its worker answered every rung with the 12-epoch result; HpBandSter's
+# incumbent is the best at the max budget, hence fidelity=200); "bohb_multifidelity" is naslab's
+# BOHB with real 12/200-epoch answers and costs, for contrast.
 VARIANTS = {
-    "bohb": ("bohb", BudgetIgnoringEvaluator, max_budget_incumbent, "bohb"),
-    "bohb_multifidelity": ("bohb", None, None, "bohb"),
+    "bohb": ("bohb", ["evaluator=budget_ignoring", "fidelity=200"], "bohb"),
+    "bohb_multifidelity": ("bohb", [], "bohb"),
 }
 NB201_LABELS = {**LABELS, "bohb": "BOHB (NB201 worker)",
                 "bohb_multifidelity": "BOHB (naslab: real 12/200-ep answers and costs)"}
 
 
-def nb201_paper(benchmark_path: Path, strategies: Sequence[str], seeds: Sequence[int]) -> list[dict]:
-    """Rows of the NB201 table: ours (mean, std, queries) vs published, per strategy."""
+def nb201_paper(benchmark_path: Path, strategies: Sequence[str], seeds: Sequence[int], out: Path) -> list[dict]:
+    """Rows of the NB201 table: ours (mean, std, queries) vs published, per strategy; runs in ``out``/runs/nb201."""
     from naslab.benchmarks.tabular import load_benchmark
 
-    base = compose([f"+experiment={EXPERIMENT}"])
-    paper = base.paper
+    paper = compose([f"+experiment={EXPERIMENT}"]).paper
     bench = load_benchmark(benchmark_path)
     report = bench.table(str(paper.report_metric), int(paper.report_epoch))
     rows = []
     for name in strategies:
-        config_name, wrapper, incumbent_of, published_key = VARIANTS.get(name, (name, None, None, name))
+        config_name, extra, published_key = VARIANTS.get(name, (name, [], name))
         published = paper.published.get(published_key)
         row = {"strategy": name, "label": NB201_LABELS.get(name, name),
                "published_mean": float(published[0]) if published else math.nan,
                "published_std": float(published[1]) if published else math.nan}
         if not strategy_available(config_name):
-            row["note"] = f"not run: naslab/conf/strategy/{config_name}.yaml does not exist yet"
+            row["note"] = f"not run: no strategy {config_name!r} is registered"
             rows.append(row)
             continue
         params = paper.strategies.get(config_name) or {}
-        overrides = [f"+experiment={EXPERIMENT}", f"strategy={config_name}", f"benchmark.path={benchmark_path}"]
+        overrides = [f"+experiment={EXPERIMENT}", f"strategy={config_name}", f"benchmark.path={benchmark_path}", *extra]
         overrides += [f"strategy.{k}={_override_value(v)}" for k, v in params.items()]
         started = time.perf_counter()
-        trajectories = run_strategy(compose(overrides), seeds, wrapper)
+        runs = run_strategy(overrides, seeds, out / "runs" / "nb201" / name)
         wall = time.perf_counter() - started
-        incumbent_of = incumbent_of or (lambda t: t.incumbent.arch)
-        chosen = [bench.index_of(incumbent_of(t)) for t in trajectories]
-        accuracy = report[chosen].astype(np.float64)
+        accuracy = report[[bench.index_of(run.summary.incumbent["arch"]) for run in runs]].astype(np.float64)
         row.update(
             mean=float(accuracy.mean()), std=float(accuracy.std(ddof=1)) if len(accuracy) > 1 else 0.0,
-            queries=float(np.mean([len(t) for t in trajectories])),
-            sim_time_s=float(np.mean([t.sim_time_s for t in trajectories])),
+            queries=float(np.mean([len(run.rows) for run in runs])),
+            sim_time_s=float(np.mean([run.summary.sim_time_s for run in runs])),
             wall_s=wall, seeds=len(seeds), hyper_parameters=dict(params),
         )
         if not math.isnan(row["published_mean"]):
@@ -185,7 +149,7 @@ def nb201_paper(benchmark_path: Path, strategies: Sequence[str], seeds: Sequence
 
 
 def macro_comparison(benchmark_path: Path, strategies: Sequence[str], seeds: Sequence[int],
-                     budgets: Sequence[int]) -> list[dict]:
+                     budgets: Sequence[int], out: Path) -> list[dict]:
     """Per strategy and query budget: incumbent seed-mean accuracy and hits of the optimum."""
     from naslab.benchmarks.tabular import load_benchmark
 
@@ -195,14 +159,14 @@ def macro_comparison(benchmark_path: Path, strategies: Sequence[str], seeds: Seq
     rows = []
     for name in strategies:
         if not strategy_available(name):
-            rows.append({"strategy": name, "note": f"not run: naslab/conf/strategy/{name}.yaml does not exist yet"})
+            rows.append({"strategy": name, "note": f"not run: no strategy {name!r} is registered"})
             continue
         for queries in budgets:
-            cfg = compose(["benchmark=nasbench_macro", f"benchmark.path={benchmark_path}",
-                           f"strategy={name}", f"budget.queries={queries}", "budget.sim_seconds=null"])
+            overrides = ["benchmark=nasbench_macro", f"benchmark.path={benchmark_path}", f"strategy={name}",
+                         f"budget.queries={queries}", "budget.sim_seconds=null"]
             started = time.perf_counter()
-            trajectories = run_strategy(cfg, seeds)
-            accuracy = mean_acc[[bench.index_of(t.incumbent.arch) for t in trajectories]].astype(np.float64)
+            runs = run_strategy(overrides, seeds, out / "runs" / "nasbench_macro" / f"{name}_{queries}q")
+            accuracy = mean_acc[[bench.index_of(run.summary.incumbent["arch"]) for run in runs]].astype(np.float64)
             rows.append({
                 "strategy": name, "label": LABELS.get(name, name), "queries": queries,
                 "mean": float(accuracy.mean()), "std": float(accuracy.std(ddof=1)),
@@ -213,13 +177,13 @@ def macro_comparison(benchmark_path: Path, strategies: Sequence[str], seeds: Seq
 
 
 def latency_fronts(benchmark_path: Path, devices: Sequence[str], strategies: Sequence[str], seeds: Sequence[int],
-                   queries: int, plot_path: Path | None) -> list[dict]:
+                   queries: int, plot_path: Path | None, out: Path) -> list[dict]:
     """Multi-objective NB201: 200-epoch validation accuracy vs latency on each device.
 
     Every strategy runs at full fidelity with the evaluator's ``latency_metric`` set, so
     each Result carries the device latency; the front of a run is the non-dominated set
-    of what it evaluated. Quality = its hypervolume / the true front's (reference point:
-    0 % accuracy and the slowest cell of the benchmark on that device).
+    of what it evaluated (its folder's trajectory). Quality = its hypervolume / the true
+    front's (reference point: 0 % accuracy and the slowest cell of the benchmark on that device).
     """
     from naslab.benchmarks.tabular import load_benchmark
     from naslab.pareto import hypervolume, pareto_mask
@@ -237,16 +201,15 @@ def latency_fronts(benchmark_path: Path, devices: Sequence[str], strategies: Seq
         fronts_for_plot[device] = {"true": points[true_front]}
         for name in strategies:
             if not strategy_available(name):
-                rows.append({"device": device, "strategy": name,
-                             "note": f"not run: naslab/conf/strategy/{name}.yaml does not exist yet"})
+                rows.append({"device": device, "strategy": name, "note": f"not run: no strategy {name!r} is registered"})
                 continue
-            cfg = compose([f"benchmark.path={benchmark_path}", "benchmark=nb201_c10", f"strategy={name}",
-                           f"evaluator.latency_metric={metric}", f"budget.queries={queries}",
-                           "budget.sim_seconds=null", "fidelity=200", *MO_OVERRIDES.get(name, [])])
+            overrides = [f"benchmark.path={benchmark_path}", "benchmark=nb201_c10", f"strategy={name}",
+                         f"evaluator.latency_metric={metric}", f"budget.queries={queries}",
+                         "budget.sim_seconds=null", "fidelity=200", *MO_OVERRIDES.get(name, [])]
             started = time.perf_counter()
             ratios, hits = [], []
-            for k, trajectory in enumerate(run_strategy(cfg, seeds)):
-                seen = np.unique([bench.index_of(a) for a in trajectory.column("arch")])
+            for k, run in enumerate(run_strategy(overrides, seeds, out / "runs" / "latency" / device / name)):
+                seen = np.unique([bench.index_of(row.arch) for row in run.rows])
                 found = seen[pareto_mask(points[seen])]
                 ratios.append(hypervolume(points[found], reference) / true_hv)
                 hits.append(len(np.intersect1d(found, true_front)))
@@ -326,6 +289,21 @@ def nb201_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+README_LABELS = {"random": "random search", "evolution": "regularized evolution", "reinforce": "REINFORCE",
+                 "bohb": "BOHB (NB201's budget-ignoring worker)"}
+README_HEADER = "| NB201 CIFAR-10, 12,000 s protocol, 100 seeds | naslab | published |"
+
+
+def readme_table(rows: list[dict]) -> str:
+    """The README's reproduction table (the paper's four strategies) from :func:`nb201_paper` rows."""
+    lines = [README_HEADER, "| --- | --- | --- |"]
+    for r in rows:
+        if r["strategy"] in README_LABELS and "mean" in r:
+            lines.append(f"| {README_LABELS[r['strategy']]} | {r['mean']:.2f} ± {r['std']:.2f} "
+                         f"| {r['published_mean']:.2f} ± {r['published_std']:.2f} |")
+    return "\n".join(lines)
+
+
 def macro_table(rows: list[dict]) -> str:
     lines = ["| strategy | queries | incumbent mean acc (mean ± std) | runs that found 93.13 | wall s |",
              "|---|---|---|---|---|"]
@@ -347,10 +325,10 @@ def _ensure_benchmarks(args: argparse.Namespace, workdir: Path) -> tuple[Path, P
         src = Path(args.sources)
         nb201, macro = workdir / "nb201_c10.h5", workdir / "nasbench_macro.h5"
         steps = [
-            ["nb201-c10", str(src / "nb201-cifar10-12ep/cifar10_12ep_seedmean.csv"),
+            ["nb201_c10", str(src / "nb201-cifar10-12ep/cifar10_12ep_seedmean.csv"),
              str(src / "nb201-cifar10-valid-200ep/cifar10-valid_200ep_seedmean.csv"), str(nb201),
              "--latency", str(src / "nb201-latency/nb201_latency_ms_23devices.csv")],
-            ["nasbench-macro", str(src / "nas-bench-macro/nas-bench-macro_cifar10.json"), str(macro)],
+            ["nasbench_macro", str(src / "nas-bench-macro/nas-bench-macro_cifar10.json"), str(macro)],
         ]
         for argv in steps:
             if convert_main(argv) != 0:
@@ -381,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-strategies", default="random,nsga2")
     parser.add_argument("--latency-queries", type=int, default=300)
     parser.add_argument("--latency-seeds", type=int, default=30, help="runs per strategy and device")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the .md and .json tables")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"folder for the run folders, the .md and .json tables and the figure (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
 
     seeds = list(range(args.seeds))
@@ -392,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         started = time.perf_counter()
-        rows = nb201_paper(nb201, [n for n in args.strategies.split(",") if n], seeds)
+        rows = nb201_paper(nb201, [n for n in args.strategies.split(",") if n], seeds, args.out)
         text = [f"## NAS-Bench-201 CIFAR-10, paper protocol ({args.seeds} seeds per strategy)", "",
                 nb201_table(rows), "",
                 "Search signal: 12-epoch cifar10-valid validation accuracy (seed mean); cost per query: "
@@ -406,7 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         macro_rows: list[dict] = []
         if macro is not None:
             budgets = [int(b) for b in args.macro_budgets.split(",")]
-            macro_rows = macro_comparison(macro, [n for n in args.macro_strategies.split(",") if n], seeds, budgets)
+            macro_rows = macro_comparison(macro, [n for n in args.macro_strategies.split(",") if n], seeds, budgets,
+                                          args.out)
             text += [f"## NAS-Bench-Macro CIFAR-10 ({args.seeds} seeds; published best {MACRO_PUBLISHED_BEST})", "",
                      macro_table(macro_rows), "",
                      "Budgets count queries (no training times are published). Every strategy runs with its default "
@@ -427,12 +407,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 latency_rows = latency_fronts(nb201, devices, [n for n in args.latency_strategies.split(",") if n],
                                               list(range(args.latency_seeds)),
-                                              args.latency_queries, args.out / "nb201_latency_fronts.png")
+                                              args.latency_queries, args.out / "nb201_latency_fronts.png", args.out)
                 text += [f"## NAS-Bench-201 CIFAR-10 x latency ({args.latency_seeds} seeds, full fidelity; "
                          "fronts: nb201_latency_fronts.png)", "", latency_table(latency_rows), ""]
         text.append(f"total wall time {time.perf_counter() - started:.1f} s")
     report = "\n".join(text)
     print(report)
+    print(f"\nrun folders and tables: {args.out}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "nb201_reproduction.md").write_text(report + "\n")
     (args.out / "nb201_reproduction.json").write_text(

@@ -1,6 +1,6 @@
 """Search efficiency of a predictor-guided strategy against regularized evolution.
 
-    python analysis/search_efficiency.py --benchmark nb201-c10 --seeds 30
+    python analysis/search_efficiency.py --benchmark nb201_c10 --seeds 30
     python analysis/search_efficiency.py --benchmark digits --strategy surrogate_evolution --out analysis/results/se
     python analysis/search_efficiency.py --benchmark synthetic --seeds 5 --set num_trees=30
 
@@ -40,16 +40,13 @@ CHECKPOINTS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300, 400, 500)
 
 
 def make_factory(name: str, overrides: Sequence[str]):
-    from hydra.utils import instantiate
+    """The registered strategy ``name`` with ``key=value`` knob overrides."""
     from omegaconf import OmegaConf
 
-    path = REPO_ROOT / "naslab" / "conf" / "strategy" / f"{name}.yaml"
-    if not path.is_file():
-        raise ValueError(f"strategy {name!r} has no config {path}")
-    cfg = OmegaConf.load(path)
-    if overrides:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
-    return instantiate(cfg)
+    from naslab import strategies
+
+    knobs = OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides))) if overrides else {}
+    return strategies.factory(name, **knobs)
 
 
 def regret_curves(name: str, overrides: Sequence[str], bench, seeds: Sequence[int], queries: int):
@@ -88,8 +85,8 @@ def mean_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 2)[2])  # fmt: skip
-    parser.add_argument("--benchmark", default="nb201-c10",
-                        help="synthetic | digits | nb201-c10 | path to a naslab .h5 (default nb201-c10)")  # fmt: skip
+    parser.add_argument("--benchmark", default="nb201_c10",
+                        help="synthetic | digits | nb201_c10 | path to a naslab .h5 (default nb201_c10)")  # fmt: skip
     parser.add_argument("--strategy", default="bananas", help="config name in naslab/conf/strategy (default bananas)")
     parser.add_argument("--baseline", default="evolution", help="config name of the baseline (default evolution)")
     parser.add_argument("--seeds", type=int, default=30, help="seeds 0..N-1 (default 30)")

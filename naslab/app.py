@@ -1,4 +1,14 @@
-"""Turn a composed config into a finished run folder (shared by the CLI and sweeps)."""
+"""Turn a composed config into a finished search (shared by the CLI, sweeps and ``naslab.search``).
+
+The ``run_*`` family, from the innermost out:
+
+* :func:`naslab.runner.run_search`: the budgeted ask/tell loop, strategy x evaluator -> Trajectory;
+* :func:`search_from_config`: a composed config -> a :class:`~naslab.run_folder.Run` in memory;
+* :func:`run_from_config`: the same, saved as its run folder (what one CLI search does);
+* :func:`naslab.jobs.run_job`: one job of the CLI: skip a finished folder, record ``failed.json``;
+  :func:`naslab.jobs.run_sweep_job` is that inside a Hydra multirun;
+* :func:`naslab.sweep.run_sweep`: the in-process sweep, :func:`naslab.sweep.run_one` one of its jobs.
+"""
 
 from __future__ import annotations
 
@@ -11,75 +21,36 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from naslab import __version__
-from naslab.benchmarks.tabular import TabularBenchmark, load_benchmark
-from naslab.outputs import atomic_write_text, file_sha256, json_float, write_run
-from naslab.paths import CONFIG_DIR, EMBEDDED_BENCHMARK, PACKAGE_DIR, checkout_root, data_dir  # noqa: F401
+from naslab import __version__, strategies
+from naslab.benchmarks.registry import open_benchmark, read_installed_benchmark
+from naslab.benchmarks.tabular import TabularBenchmark
+from naslab.errors import NaslabError
+from naslab.files import file_sha256
+from naslab.paths import (  # noqa: F401
+    CONFIG_DIR,
+    EMBEDDED_BENCHMARK,
+    PACKAGE_DIR,
+    checkout_root,
+    data_dir,
+    register_resolvers,
+)
+from naslab.run_folder import Run, Summary, json_float
 from naslab.runner import Budget, Trajectory, run_search
 from naslab.strategies.base import validation_accuracy
 
 log = logging.getLogger("naslab")
 
 
-class ConfigError(ValueError):
+class ConfigError(NaslabError, ValueError):
     """A config value is wrong; the message is one sentence for the user."""
 
 
-class NothingUsable(RuntimeError):
+class NothingUsable(NaslabError, RuntimeError):
     """The run finished and wrote its folder, but produced no usable result (every evaluation
     failed); the CLI exits with :data:`EXIT_NOTHING_USABLE`."""
 
 
 EXIT_NOTHING_USABLE = 3
-
-
-def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("naslab_data"):
-        # not cached: NASLAB_DATA may change between runs of one process (tests, notebooks)
-        OmegaConf.register_new_resolver("naslab_data", lambda: str(data_dir()), use_cache=False)
-    if not OmegaConf.has_resolver("naslab_package"):
-        OmegaConf.register_new_resolver("naslab_package", lambda: str(PACKAGE_DIR))
-    if not OmegaConf.has_resolver("basename"):
-        OmegaConf.register_new_resolver("basename", lambda p: Path(str(p)).stem)
-
-
-@cache
-def _load_cached(path: str, mtime_ns: int) -> TabularBenchmark:
-    return load_benchmark(path)
-
-
-def load_benchmark_cached(path: str | Path) -> TabularBenchmark:
-    """Load once per process (sweeps run many searches on one file)."""
-    path = Path(path)
-    if not path.is_file():
-        load_benchmark(path)  # raises the one-sentence error
-    return _load_cached(str(path.resolve()), path.stat().st_mtime_ns)
-
-
-@cache
-def _read_installed(loader_yaml: str) -> TabularBenchmark:
-    from hydra.utils import instantiate
-
-    from naslab.benchmarks.tabular import _validate
-
-    bench = instantiate(OmegaConf.create(loader_yaml))
-    _validate(bench, f"<{bench.space_name}/{bench.dataset}>")  # once per process, not once per run
-    return bench
-
-
-def read_installed_benchmark(loader: DictConfig) -> TabularBenchmark:
-    """A benchmark read from installed package data (``benchmark.loader``), once per process."""
-    from naslab.benchmarks.importers.common import SourceFileError
-    from naslab.benchmarks.tabular import BenchmarkFileError
-
-    try:
-        return _read_installed(OmegaConf.to_yaml(loader, resolve=True))
-    except (SourceFileError, BenchmarkFileError) as exc:
-        raise ConfigError(str(exc)) from None
-    except Exception as exc:  # hydra wraps the importer's own error
-        if isinstance(exc.__cause__, SourceFileError):
-            raise ConfigError(str(exc.__cause__)) from None
-        raise
 
 
 _SHARED_EVALUATORS: dict[tuple[int, str], tuple[TabularBenchmark, Any]] = {}
@@ -105,9 +76,7 @@ def build_evaluator(cfg: DictConfig) -> tuple[Any, TabularBenchmark | None]:
     path = bench_cfg.get("path") if bench_cfg is not None else None
     loader = bench_cfg.get("loader") if bench_cfg is not None else None
     import_command = bench_cfg.get("import_command") if bench_cfg is not None else None
-    if path and import_command and not Path(path).is_file():
-        raise ConfigError(f"benchmark file {path} does not exist; import it first: {import_command}")
-    benchmark = load_benchmark_cached(path) if path else read_installed_benchmark(loader) if loader else None
+    benchmark = open_benchmark(path, import_command) if path else read_installed_benchmark(loader) if loader else None
     check_knobs(cfg.evaluator, "evaluator", given=("benchmark",))
     make = instantiate(cfg.evaluator)
     if benchmark is not None and getattr(getattr(make, "func", None), "shareable", False):
@@ -234,12 +203,51 @@ def checked_objective(cfg: DictConfig, evaluator: Any) -> Any:
 
 def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = None) -> dict[str, Any]:
     """Run the search ``cfg`` describes and write its run folder; return the summary."""
+    run = search_from_config(cfg, strategy_name)
+    run.save(out_dir)
+    inc, trajectory = run.trajectory.incumbent, run.trajectory
+    if inc is not None and not math.isnan(trajectory.regret):
+        log.info("best %s: val_acc %.3f, test_acc %.3f, regret %.3f", inc.arch, inc.val_acc,
+                 trajectory.incumbent_test_acc, trajectory.regret)
+    log.info("run folder: %s", out_dir)
+    dataset = (run.summary.benchmark or {}).get("dataset") or str(cfg.get("dataset", "digits"))
+    if run.summary.retrain_command:
+        log.info("retrain the incumbent: %s", run.summary.retrain_command)
+    elif inc is not None and retrain_command(inc.arch, dataset) is not None:  # the dataset, not the space
+        log.info("no retrain command: naslab.train cannot train space %r (it trains NB201 cells)",
+                 (run.summary.benchmark or {}).get("space"))
+    if inc is None and len(trajectory):
+        raise NothingUsable(
+            f"every one of the {len(trajectory)} evaluations failed: no incumbent and no regret "
+            f"(the run folder {out_dir} records them)"
+        )
+    return run.summary.to_dict()
+
+
+def search_from_config(
+    cfg: DictConfig,
+    strategy_name: str | None = None,
+    *,
+    make_strategy: Any = None,
+    evaluator: Any = None,
+    benchmark: TabularBenchmark | None = None,
+    objective: Any = None,
+) -> Run:
+    """Run the search ``cfg`` describes and return it in memory (nothing is written).
+
+    The keyword arguments replace what ``cfg`` would build (``naslab.search`` given objects
+    rather than names); ``cfg`` then only describes them in the summary.
+    """
     from hydra.utils import instantiate
 
     started = time.perf_counter()
-    evaluator, benchmark = build_evaluator(cfg)
-    check_knobs(cfg.strategy, "strategy", given=("context",))
-    make_strategy = instantiate(cfg.strategy)
+    if evaluator is None:
+        evaluator, benchmark = build_evaluator(cfg)
+    if make_strategy is None:
+        check_knobs(cfg.strategy, "strategy", given=("context",))
+        make_strategy = instantiate(cfg.strategy)
+    if objective is None:
+        objective = checked_objective(cfg, evaluator)
     budget = Budget(
         queries=_number(cfg.budget.get("queries"), int, "budget.queries"),
         sim_seconds=_number(cfg.budget.get("sim_seconds"), float, "budget.sim_seconds"),
@@ -248,10 +256,9 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
 
     def progress(step: int, result: Any, trajectory: Trajectory) -> None:
         if step % every == 0:
-            log.info(
-                "step %d: sim time %.0f s, incumbent val_acc %.3f, regret %.3f",
-                step, trajectory.rows[-1][9], trajectory.rows[-1][15], trajectory.rows[-1][17],
-            )
+            last = trajectory.rows[-1]
+            log.info("step %d: sim time %.0f s, incumbent val_acc %.3f, regret %.3f",
+                     step, last.sim_time_s, last.incumbent_val_acc, last.regret)
 
     trajectory = run_search(
         make_strategy,
@@ -260,41 +267,36 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
         budget=budget,
         num_workers=_number(cfg.get("workers", 1), int, "workers"),
         fidelity=_number(cfg.get("fidelity"), int, "fidelity"),
-        objective=checked_objective(cfg, evaluator),
+        objective=objective,
         on_result=progress,
     )
     inc = trajectory.incumbent
     sources = evaluator.metric_sources() if hasattr(evaluator, "metric_sources") else None
     if sources is not None and ("validation metric" in sources["regret"] or sources["regret"].startswith("none")):
         log.warning("regret: %s", sources["regret"])
-    strategy_name = strategy_name or str(cfg.strategy.get("_target_", "?")).rsplit(".", 1)[-1]
+    strategy_class = strategies.strategy_class(make_strategy)
     dataset = benchmark.dataset if benchmark is not None else str(cfg.get("dataset", "digits"))
-    retrain = retrain_command(inc.arch, dataset, evaluator.space.name) if inc is not None else None
-    summary: dict[str, Any] = {
-        "strategy": strategy_name,
-        "seed": int(cfg.seed),
-        "budget": {"queries": budget.queries, "sim_seconds": budget.sim_seconds},
-        "workers": int(cfg.get("workers", 1)),
-        "num_evaluations": len(trajectory),
-        "num_failed": sum(1 for s in trajectory.column("status") if s != "ok"),
-        "sim_time_s": trajectory.sim_time_s,
-        "wall_time_s": round(time.perf_counter() - started, 4),
-        "incumbent": None
-        if inc is None
-        else {
+    summary = Summary(
+        strategy=strategies.recorded_name(strategy_class, strategy_name),
+        seed=int(cfg.seed),
+        budget={"queries": budget.queries, "sim_seconds": budget.sim_seconds},
+        workers=int(cfg.get("workers", 1)),
+        num_evaluations=len(trajectory),
+        num_failed=sum(1 for row in trajectory.rows if row.status != "ok"),
+        sim_time_s=trajectory.sim_time_s,
+        wall_time_s=round(time.perf_counter() - started, 4),
+        incumbent=None if inc is None else {
             "arch": inc.arch,
             "val_acc": json_float(inc.val_acc),
             "epoch": inc.epoch,
             "test_acc": json_float(trajectory.incumbent_test_acc),
         },
-        "best_test_acc_in_benchmark": json_float(evaluator.best_test_acc()),
-        "final_regret": json_float(trajectory.regret),
+        best_test_acc_in_benchmark=json_float(evaluator.best_test_acc()),
+        final_regret=json_float(trajectory.regret),
         # file, metric, dataset and split of every number above: nobody mistakes one test set for another
-        "metrics": sources,
-        "retrain_command": retrain,
-        "benchmark": None
-        if benchmark is None
-        else {
+        metrics=sources,
+        retrain_command=retrain_command(inc.arch, dataset, evaluator.space.name) if inc is not None else None,
+        benchmark=None if benchmark is None else {
             "name": bench_cfg_name(cfg),
             "path": str(benchmark.path) if benchmark.path else None,
             "source": benchmark.attrs.get("source") if not benchmark.path else None,
@@ -303,38 +305,22 @@ def run_from_config(cfg: DictConfig, out_dir: Path, strategy_name: str | None = 
             "dataset": benchmark.dataset,
             "search_metric": f"{benchmark.search_metric} ({benchmark.search_direction})",
         },
-        "naslab": git_commit(),
-        "naslab_version": __version__,
-        "git_dirty": git_dirty(),
-        "config": OmegaConf.to_container(cfg, resolve=True),
-    }
-    if getattr(getattr(make_strategy, "func", make_strategy), "multi_fidelity", False) and len(evaluator.fidelities) == 1:
+        naslab=git_commit(),
+        naslab_version=__version__,
+        git_dirty=git_dirty(),
+        config=OmegaConf.to_container(cfg, resolve=True),  # type: ignore[arg-type]
+    )
+    if strategy_class.multi_fidelity and len(evaluator.fidelities) == 1:
         # the issue this answers: Hyperband on a one-epoch table silently equalled random search
-        summary["fidelity_note"] = (
-            f"{strategy_name} ran as its single-fidelity equivalent: the benchmark stores one fidelity "
+        summary.fidelity_note = (
+            f"{summary.strategy} ran as its single-fidelity equivalent: the benchmark stores one fidelity "
             f"(epoch {evaluator.fidelities[0]}), so every rung evaluates at full fidelity"
         )
-        log.warning("%s", summary["fidelity_note"])
-    if getattr(getattr(make_strategy, "func", make_strategy), "multi_objective", False):
-        # before write_run: summary.json, written last, marks the folder finished
+        log.warning("%s", summary.fidelity_note)
+    front_csv = None
+    if strategy_class.multi_objective:
         from naslab.pareto import benchmark_worst, trajectory_front
 
         worst = benchmark_worst(benchmark, cfg.evaluator.get("latency_metric")) if benchmark is not None else {}
-        front_csv, summary["pareto"] = trajectory_front(trajectory, list(cfg.strategy.objectives), worst)
-        atomic_write_text(out_dir / "pareto.csv", front_csv)
-    write_run(out_dir, trajectory, summary)
-    if inc is not None and not math.isnan(trajectory.regret):
-        log.info("best %s: val_acc %.3f, test_acc %.3f, regret %.3f", inc.arch, inc.val_acc,
-                 trajectory.incumbent_test_acc, trajectory.regret)
-    log.info("run folder: %s", out_dir)
-    if retrain:
-        log.info("retrain the incumbent: %s", retrain)
-    elif inc is not None and retrain_command(inc.arch, dataset) is not None:  # the dataset, not the space
-        log.info("no retrain command: naslab.train cannot train space %r (it trains NB201 cells)",
-                 evaluator.space.name)
-    if inc is None and len(trajectory):
-        raise NothingUsable(
-            f"every one of the {len(trajectory)} evaluations failed: no incumbent and no regret "
-            f"(the run folder {out_dir} records them)"
-        )
-    return summary
+        front_csv, summary.pareto = trajectory_front(trajectory, list(cfg.strategy.objectives), worst)
+    return Run(summary=summary, trajectory=trajectory, pareto_csv=front_csv, config=cfg)

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from naslab.errors import NaslabError
 from naslab.files import publish
 from naslab.progress import progress_bar
 from naslab.training.trainer import METRIC_NAMES, Recipe
@@ -46,7 +47,7 @@ MANIFEST = "manifest.json"
 _WORKER_STATE: dict[str, Any] = {}
 
 
-class BuildError(ValueError):
+class BuildError(NaslabError, ValueError):
     """A build that cannot start or cannot be merged, with one sentence saying why."""
 
 

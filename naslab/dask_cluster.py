@@ -21,10 +21,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from naslab.errors import NaslabError
+
 log = logging.getLogger("naslab")
 
 
-class DaskError(ValueError):
+class DaskError(NaslabError, ValueError):
     """The Dask cluster cannot be used; one sentence for the user."""
 
 

@@ -1,7 +1,7 @@
 """One job of a sweep: skip it if its run folder already finished, record it if it fails.
 
 A run folder is *finished* when it holds ``summary.json`` written for the same resolved
-config (``summary.json`` is written last, see :mod:`naslab.outputs`). A folder whose
+config (``summary.json`` is written last, see :mod:`naslab.run_folder`). A folder whose
 finished run had a different config (say, a larger budget) is refused unless
 ``overwrite=true``; a folder is locked while a run writes it (:mod:`naslab.locks`). A job that
 fails leaves ``failed.json`` (the one-sentence reason, the error type and the
@@ -25,14 +25,14 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from naslab.app import NothingUsable
-from naslab.errors import user_error_message
+from naslab.errors import NaslabError, user_error_message
+from naslab.files import atomic_write_text
 from naslab.locks import RunFolderBusy, run_folder_lock
 from naslab.logs import REPORTED
-from naslab.outputs import SUMMARY_FILE, atomic_write_text, is_finished
+from naslab.run_folder import FAILED_FILE, SUMMARY_FILE, is_finished
 
 log = logging.getLogger("naslab")
 
-FAILED_FILE = "failed.json"
 JobStatus = Literal["finished", "skipped"]
 RunFn = Callable[[DictConfig, Path, "str | None"], Any]  # writes one run folder
 
@@ -41,7 +41,7 @@ RunFn = Callable[[DictConfig, Path, "str | None"], Any]  # writes one run folder
 HOW_TO_RUN_KEYS = ("overwrite",)
 
 
-class RunFolderTaken(ValueError):
+class RunFolderTaken(NaslabError, ValueError):
     """The run folder holds a finished run of another config (one sentence for the user)."""
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from naslab.errors import NaslabError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -22,7 +24,7 @@ except ImportError:  # pragma: no cover - Windows
 RUN_LOCK_FILE = ".naslab.lock"
 
 
-class RunFolderBusy(ValueError):
+class RunFolderBusy(NaslabError, ValueError):
     """Another run is writing this run folder (one sentence for the user)."""
 
 

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.strategies.base import validation_accuracy
 
@@ -76,16 +77,16 @@ class ScalarizedObjective:
 
     def __post_init__(self) -> None:
         if self.resource not in RESOURCES:
-            raise ValueError(f"objective.resource must be one of {list(RESOURCES)}, got {self.resource!r}")
+            raise InvalidValueError(f"objective.resource must be one of {list(RESOURCES)}, got {self.resource!r}")
         if not math.isfinite(self.weight) or self.weight < 0:
-            raise ValueError(f"objective.weight must be a finite number >= 0, got {self.weight}")
+            raise InvalidValueError(f"objective.weight must be a finite number >= 0, got {self.weight}")
 
     def __call__(self, result: Result) -> float:
         if result.status != "ok":
             return -math.inf
         cost = getattr(result, self.resource)
         if cost != cost:
-            raise ValueError(
+            raise InvalidValueError(
                 f"the scalarized objective needs {self.resource} but the evaluation of {result.arch} has none; "
                 f"use a benchmark that stores {self.resource} or objective.resource="
                 f"{'/'.join(r for r in RESOURCES if r != self.resource)}"

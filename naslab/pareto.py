@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from naslab.runner import TRAJECTORY_COLUMNS, Trajectory
+from naslab.errors import InvalidValueError
+from naslab.results import TRAJECTORY_COLUMNS, Trajectory
 
 MAXIMISED = frozenset({"val_acc", "test_acc", "incumbent_val_acc", "incumbent_test_acc"})
 """Trajectory columns that are better when larger; every other objective is minimised."""
@@ -187,7 +188,7 @@ def trajectory_front(
     """
     missing = [o for o in objectives if o not in TRAJECTORY_COLUMNS]
     if missing:
-        raise ValueError(f"objectives {missing} are not trajectory columns; choose from {list(TRAJECTORY_COLUMNS)}")
+        raise InvalidValueError(f"objectives {missing} are not trajectory columns; choose from {list(TRAJECTORY_COLUMNS)}")
     ok = [s == "ok" for s in trajectory.column("status")]
     archs = [a for a, good in zip(trajectory.column("arch"), ok) if good]
     values = np.array(

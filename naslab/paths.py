@@ -46,3 +46,16 @@ def data_dir() -> Path:
         return root / "data" / "imported"
     xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(xdg).expanduser() / "naslab"
+
+
+def register_resolvers() -> None:
+    """The config resolvers naming these folders: ``${naslab_data:}``, ``${naslab_package:}``, ``${basename:p}``."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("naslab_data"):
+        # not cached: NASLAB_DATA may change between runs of one process (tests, notebooks)
+        OmegaConf.register_new_resolver("naslab_data", lambda: str(data_dir()), use_cache=False)
+    if not OmegaConf.has_resolver("naslab_package"):
+        OmegaConf.register_new_resolver("naslab_package", lambda: str(PACKAGE_DIR))
+    if not OmegaConf.has_resolver("basename"):
+        OmegaConf.register_new_resolver("basename", lambda p: Path(str(p)).stem)

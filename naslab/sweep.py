@@ -42,6 +42,7 @@ from typing import Any
 from hydra.core.override_parser.types import OverrideType
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from naslab.errors import NaslabError
 from naslab.progress import progress_bar, quiet
 
 log = logging.getLogger("naslab")
@@ -53,7 +54,7 @@ BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 EXECUTORS = ("processes", "dask")
 
 
-class SweepError(ValueError):
+class SweepError(NaslabError, ValueError):
     """The sweep cannot start; the message is one sentence for the user."""
 
 

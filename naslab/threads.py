@@ -23,6 +23,8 @@ from __future__ import annotations
 import os
 import sys
 
+from naslab.errors import InvalidValueError
+
 ENV_VAR = "NASLAB_THREADS"
 DEFAULT_THREADS = 1
 # the variables OpenMP, MKL, OpenBLAS, BLIS, Accelerate and numexpr read at load time
@@ -48,7 +50,7 @@ def requested_threads() -> int | None:
     except ValueError:
         threads = -1
     if threads < 0:
-        raise ValueError(
+        raise InvalidValueError(
             f"{ENV_VAR}={text!r} is not a thread count; set it to a whole number >= 1 "
             "(threads per library) or 0 (leave the libraries' defaults)"
         )
@@ -67,7 +69,7 @@ def set_threads(threads: int | None) -> None:
         _current = None
         return
     if threads < 1:
-        raise ValueError(f"threads must be >= 1 (or None for the libraries' defaults), got {threads}")
+        raise InvalidValueError(f"threads must be >= 1 (or None for the libraries' defaults), got {threads}")
     for name in LIBRARY_VARS:
         os.environ[name] = str(threads)
     if "torch" in sys.modules:

@@ -25,7 +25,6 @@ many machines point it at an ``mlflow server`` every node reaches.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import math
@@ -39,7 +38,8 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from naslab.outputs import SUMMARY_FILE, TRAJECTORY_FILE, is_finished
+from naslab.errors import NaslabError
+from naslab.run_folder import PARETO_FILE, SUMMARY_FILE, TRAJECTORY_FILE, is_finished, read_trajectory
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "naslab"
@@ -50,7 +50,7 @@ KEY_TAG = "naslab.run_key"  # identifies one finished run folder: its path and i
 _PARAMS_PER_BATCH, _ENTRIES_PER_BATCH = 100, 1000
 
 
-class TrackingError(ValueError):
+class TrackingError(NaslabError, ValueError):
     """Tracking cannot start (MLflow missing, an unreachable store); one sentence for the user."""
 
 
@@ -143,13 +143,11 @@ def log_run(run_dir: str | os.PathLike[str], uri: str | None = None, experiment:
     now = int(time.time() * 1000)
     params = [Param(k[:250], v[:6000]) for k, v in flatten(summary.get("config") or {}) if k]
     metrics = [Metric(k, v, now, 0) for k, v in summary_metrics(summary).items()]
-    with open(run_dir / TRAJECTORY_FILE, newline="") as f:
-        for row in csv.DictReader(f):
-            step = int(row["step"])
-            for name in STEP_METRICS:
-                value = _float(row.get(name))
-                if value is not None:
-                    metrics.append(Metric(name, value, now, step))
+    for row in read_trajectory(run_dir / TRAJECTORY_FILE):
+        for name in STEP_METRICS:
+            value = _float(getattr(row, name, None))
+            if value is not None:
+                metrics.append(Metric(name, value, now, row.step))
     try:
         for batch_params, batch_metrics in _batches(params, metrics):
             client.log_batch(run_id, metrics=batch_metrics, params=batch_params, tags=[])
@@ -166,7 +164,7 @@ def log_run(run_dir: str | os.PathLike[str], uri: str | None = None, experiment:
 
 def artifacts(run_dir: Path) -> list[Path]:
     """The files of a run folder that travel to the tracking store."""
-    names = [run_dir / SUMMARY_FILE, run_dir / TRAJECTORY_FILE, run_dir / "pareto.csv"]
+    names = [run_dir / SUMMARY_FILE, run_dir / TRAJECTORY_FILE, run_dir / PARETO_FILE]
     names += sorted((run_dir / ".hydra").glob("*.yaml"))
     names += sorted(p for p in run_dir.iterdir() if p.suffix in FIGURE_SUFFIXES)
     return [p for p in names if p.is_file()]

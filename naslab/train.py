@@ -17,6 +17,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from naslab.errors import NaslabError
 from naslab.progress import progress_bar
 from naslab.training.trainer import Recipe
 
@@ -26,7 +27,7 @@ log = logging.getLogger("naslab.train")
 EXIT_DIVERGED = 3  # the training ran but produced nothing usable
 
 
-class RetrainError(ValueError):
+class RetrainError(NaslabError, ValueError):
     """Bad input to the retrain command."""
 
 

@@ -1,4 +1,4 @@
-"""Every single-objective strategy in naslab/conf/strategy/ against random search.
+"""Every registered single-objective strategy (``naslab.strategies.available()``) against random search.
 
 For each strategy: mean final regret ± standard error over ``--seeds`` seeds at
 ``--queries`` queries (the issue-6 protocol: ≥ 30 seeds, 300 queries), the paired
@@ -21,26 +21,24 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
+from naslab import strategies
 from naslab.benchmarks.tabular import load_benchmark
 from naslab.evaluators.tabular import TabularEvaluator
 from naslab.runner import Budget, run_search
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = REPO / "naslab" / "data" / "nb201_digits.h5"
-STRATEGY_DIR = REPO / "naslab" / "conf" / "strategy"
 
 
 def factory(spec: str):
-    """``name`` or ``name:key=value,key=value`` (a config with knobs overridden)."""
+    """``name`` or ``name:key=value,key=value`` (the registered class with knobs overridden)."""
     name, _, overrides = spec.partition(":")
-    cfg = OmegaConf.load(STRATEGY_DIR / f"{name}.yaml")
+    knobs = {}
     for item in filter(None, overrides.split(",")):
         key, _, value = item.partition("=")
-        cfg[key] = yaml.safe_load(value)
-    return instantiate(cfg)
+        knobs[key] = yaml.safe_load(value)
+    return strategies.factory(name, **knobs)
 
 
 def run_many(name: str, evaluator, seeds: range, budget: Budget) -> tuple[np.ndarray, float, float]:
@@ -72,7 +70,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--strategies", nargs="*",
-                        help="names in naslab/conf/strategy, optionally with knobs: reinforce:learning_rate=0.01 "
+                        help="registered strategy names, optionally with knobs: reinforce:learning_rate=0.01 "
                         "(default: every single-objective one)")
     args = parser.parse_args()
     if not args.benchmark.is_file():
@@ -85,7 +83,7 @@ def main() -> int:
         return 2
     benchmark = load_benchmark(args.benchmark)
     evaluator = TabularEvaluator(benchmark)
-    names = args.strategies or sorted(p.stem for p in STRATEGY_DIR.glob("*.yaml"))
+    names = args.strategies or strategies.available()
     names = [n for n in names if n != "random"]
     seeds = range(args.seeds)
     budget = Budget(queries=args.queries)
@@ -99,13 +97,13 @@ def main() -> int:
     time_budget = Budget(queries=None, sim_seconds=random_sim)
     random_timed = None
     for name in names:
-        cls = getattr(factory(name), "func", None)
-        if getattr(cls, "multi_objective", False):
+        cls = strategies.get(name)
+        if cls.multi_objective:
             print(f"{name:<44} (multi-objective: see its Pareto front)")
             continue
         regrets, wall, _ = run_many(name, evaluator, seeds, budget)
         print(row(name, regrets, random, wall), flush=True)
-        if getattr(cls, "multi_fidelity", False):
+        if cls.multi_fidelity:
             if random_timed is None:
                 random_timed, _, _ = run_many("random", evaluator, seeds, time_budget)
             timed, wall, _ = run_many(name, evaluator, seeds, time_budget)

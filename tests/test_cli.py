@@ -140,5 +140,5 @@ def test_missing_imported_benchmark_names_the_import_command(tmp_path):
     proc = naslab("benchmark=nb201_c10", f"benchmark.path={tmp_path / 'absent.h5'}",
                   f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert proc.returncode != 0
-    assert "does not exist; import it first: python -m naslab.benchmarks.convert nb201-c10" in proc.stderr
+    assert "does not exist; import it first: python -m naslab.benchmarks.convert nb201_c10" in proc.stderr
     assert "Traceback" not in proc.stderr

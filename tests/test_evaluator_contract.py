@@ -24,6 +24,18 @@ class TestTabularEvaluator(EvaluatorContract):
         return first_failed_arch(synthetic_bench_with_failures)
 
 
+class TestBudgetIgnoringEvaluator(EvaluatorContract):
+    @pytest.fixture
+    def evaluator(self, synthetic_bench_with_failures):
+        from naslab.evaluators.budget_ignoring import BudgetIgnoringEvaluator
+
+        return BudgetIgnoringEvaluator(synthetic_bench_with_failures, answer_at=2, budgets=(2, 4, 12))
+
+    @pytest.fixture
+    def failing_arch(self, synthetic_bench_with_failures):
+        return first_failed_arch(synthetic_bench_with_failures)
+
+
 class TestSurrogateEvaluator(EvaluatorContract):
     @pytest.fixture(params=["none", "normal"])
     def evaluator(self, request, synthetic_bench):

@@ -28,7 +28,7 @@ def _mode(path: Path) -> int:
 def test_run_files_benchmarks_chunks_and_figures_follow_the_umask(umask: int, tmp_path: Path) -> None:
     from naslab.benchmarks.synthetic import write_synthetic_benchmark
     from naslab.build import _atomic_write_bytes
-    from naslab.outputs import atomic_write_text
+    from naslab.files import atomic_write_text
 
     expected = 0o666 & ~umask
     assert file_mode() == expected

@@ -43,7 +43,7 @@ def nb201_file(tmp_path_factory):
     if not shared.is_dir():
         pytest.skip(f"published benchmark data not found at {shared} (../shared beside the repo)")
     out = tmp_path_factory.mktemp("imported") / "nb201_c10.h5"
-    assert convert_main(["nb201-c10", str(shared / CSV_12), str(shared / CSV_200), str(out),
+    assert convert_main(["nb201_c10", str(shared / CSV_12), str(shared / CSV_200), str(out),
                          "--latency", str(shared / LATENCY)]) == 0
     return out
 
@@ -54,7 +54,7 @@ def macro_file(tmp_path_factory):
     if not shared.is_dir():
         pytest.skip(f"published benchmark data not found at {shared} (../shared beside the repo)")
     out = tmp_path_factory.mktemp("imported") / "nasbench_macro.h5"
-    assert convert_main(["nasbench-macro", str(shared / MACRO), str(out)]) == 0
+    assert convert_main(["nasbench_macro", str(shared / MACRO), str(out)]) == 0
     return out
 
 
@@ -118,9 +118,9 @@ def test_nb201_provenance_names_sources_licences_and_meanings(nb201_file):
 def test_latency_can_be_merged_into_an_existing_nb201_file(nb201_file, shared_benchmarks, tmp_path):
     plain = tmp_path / "plain.h5"
     merged = tmp_path / "merged.h5"
-    assert convert_main(["nb201-c10", str(shared_benchmarks / CSV_12), str(shared_benchmarks / CSV_200), str(plain)]) == 0
+    assert convert_main(["nb201_c10", str(shared_benchmarks / CSV_12), str(shared_benchmarks / CSV_200), str(plain)]) == 0
     assert not any(k.startswith("latency") for k in load_benchmark(plain).static)
-    assert convert_main(["nb201-latency", str(shared_benchmarks / LATENCY), str(plain), str(merged)]) == 0
+    assert convert_main(["nb201_latency", str(shared_benchmarks / LATENCY), str(plain), str(merged)]) == 0
     a, b = load_benchmark(merged), load_benchmark(nb201_file)
     np.testing.assert_array_equal(a.static["latency_ms_raspi4"], b.static["latency_ms_raspi4"])
     np.testing.assert_array_equal(a.metrics["val_acc"], b.metrics["val_acc"])
@@ -191,7 +191,7 @@ def test_official_file_import_reads_the_documented_structure(official_dict, tmp_
         with opener(path, "wb") as handle:
             pickle.dump(official_dict, handle)
     out = tmp_path / "out.h5"
-    assert convert_main(["nb201-pth", str(path), str(out)]) == 0
+    assert convert_main(["nb201_pth", str(path), str(out)]) == 0
     bench = load_benchmark(out)
     assert bench.seeds.tolist() == [777, 888] and bench.epochs.tolist() == [12, 200]
     m = bench.metrics
@@ -237,7 +237,7 @@ def _assert_one_sentence_error(proc, *fragments):
 
 def test_cli_missing_source_is_one_sentence_and_writes_nothing(tmp_path):
     out = tmp_path / "out.h5"
-    proc = _run_cli("nasbench-macro", str(tmp_path / "missing.json"), str(out))
+    proc = _run_cli("nasbench_macro", str(tmp_path / "missing.json"), str(out))
     _assert_one_sentence_error(proc, "missing.json", "does not exist")
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
@@ -246,13 +246,13 @@ def test_cli_malformed_sources_are_one_sentence(tmp_path):
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text("index,arch\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
     out = tmp_path / "out.h5"
-    _assert_one_sentence_error(_run_cli("nb201-c10", str(bad_csv), str(bad_csv), str(out)),
+    _assert_one_sentence_error(_run_cli("nb201_c10", str(bad_csv), str(bad_csv), str(out)),
                                "lacks the column(s)", "cifar10_valid_val_acc_12ep")
     bad_json = tmp_path / "bad.json"
     bad_json.write_text('{"22212220": {"test_acc": [1, 2, 3]')
-    _assert_one_sentence_error(_run_cli("nasbench-macro", str(bad_json), str(out)), "is not valid JSON")
+    _assert_one_sentence_error(_run_cli("nasbench_macro", str(bad_json), str(out)), "is not valid JSON")
     bad_json.write_text('{"9": {"test_acc": [1, 2, 3], "params": 1, "flops": 1}}')
-    _assert_one_sentence_error(_run_cli("nasbench-macro", str(bad_json), str(out)), "6561")
+    _assert_one_sentence_error(_run_cli("nasbench_macro", str(bad_json), str(out)), "6561")
     assert not out.exists()
 
 
@@ -261,14 +261,14 @@ def test_cli_truncated_nb201_csv_names_the_row_count(tmp_path, shared_benchmarks
     lines = (shared_benchmarks / CSV_12).read_text().splitlines()
     truncated = tmp_path / "truncated.csv"
     truncated.write_text("\n".join(lines[:100]) + "\n")
-    proc = _run_cli("nb201-c10", str(truncated), str(shared_benchmarks / CSV_200), str(tmp_path / "out.h5"))
+    proc = _run_cli("nb201_c10", str(truncated), str(shared_benchmarks / CSV_200), str(tmp_path / "out.h5"))
     _assert_one_sentence_error(proc, "99 rows", "15625")
 
 
 def test_cli_help_lists_every_format():
     proc = _run_cli("--help")
     assert proc.returncode == 0
-    for name in ("nb201-c10", "nb201-latency", "nasbench-macro", "nb201-pth"):
+    for name in ("nb201_c10", "nb201_latency", "nasbench_macro", "nb201_pth"):
         assert name in proc.stdout
 
 

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
+from naslab import strategies
 from naslab.benchmarks.synthetic import make_synthetic_benchmark
 from naslab.evaluators.tabular import TabularEvaluator
 from naslab.runner import Budget, run_search
 from naslab.spaces import get_space
 from naslab.spaces.macro import MacroSpace
 
-STRATEGY_DIR = Path(__file__).resolve().parent.parent / "naslab" / "conf" / "strategy"
-STRATEGIES = sorted(p.stem for p in STRATEGY_DIR.glob("*.yaml"))
+STRATEGIES = strategies.available()
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +94,10 @@ def test_neighbours_and_crossover(space):
 @pytest.mark.parametrize("name", STRATEGIES)
 def test_every_strategy_searches_the_macro_space(name):
     bench = make_synthetic_benchmark(space="nasbench_macro", epochs=(1, 2))
-    try:
-        factory = instantiate(OmegaConf.load(STRATEGY_DIR / f"{name}.yaml"))
-    except Exception as exc:  # optional extras (optuna, torch) may be missing here
-        if isinstance(getattr(exc, "__cause__", None), ModuleNotFoundError):
-            pytest.skip(f"strategy {name} needs an optional package: {exc.__cause__}")
-        raise
+    missing = strategies.get(name).missing_requirements()
+    if missing:  # optional extras (optuna, torch) may be missing here
+        pytest.skip(f"strategy {name} needs {missing}")
+    factory = strategies.factory(name)
     evaluator = TabularEvaluator(bench)
     try:
         trajectory = run_search(factory, evaluator, seed=3, budget=Budget(queries=24))

@@ -1,7 +1,7 @@
 """REINFORCE, Optuna samplers, Hyperband/BOHB, NSGA-II, Pareto geometry, objectives, workers.
 
 The shared contract suite (test_strategy_contract.py) checks budgets, validity,
-determinism and failures for every naslab/conf/strategy yaml; these tests check what each
+determinism and failures for every registered strategy; these tests check what each
 of these strategies is *supposed to do*.
 """
 
@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
+from naslab import strategies
 from naslab.app import register_resolvers, run_from_config
 from naslab.evaluators.tabular import TabularEvaluator
 from naslab.objectives import ScalarizedObjective, scalarized
@@ -56,10 +55,7 @@ def toy_result(arch, value: float, epoch: int = 1) -> Result:
 
 
 def factory(name: str, **overrides):
-    cfg = OmegaConf.load(CONF / "strategy" / f"{name}.yaml")
-    for key, value in overrides.items():
-        cfg[key] = value
-    return instantiate(cfg)
+    return strategies.factory(name, **overrides)
 
 
 # ----- REINFORCE -------------------------------------------------------------------------

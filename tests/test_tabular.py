@@ -11,6 +11,7 @@ import pytest
 
 from naslab.benchmarks import BenchmarkFileError, load_benchmark, write_benchmark
 from naslab.benchmarks.synthetic import make_synthetic_benchmark, write_synthetic_benchmark
+from naslab.spaces import InvalidArchError
 
 
 def test_round_trip_keeps_every_array_and_attribute(tmp_path, synthetic_bench):
@@ -51,8 +52,9 @@ def test_queries(synthetic_bench):
     assert b.table("val_acc", epoch=1).shape == (b.num_archs,)
     with pytest.raises(ValueError, match="epoch 5 is not stored"):
         b.table("val_acc", epoch=5)
-    with pytest.raises(KeyError, match="not in benchmark"):
+    with pytest.raises(InvalidArchError, match=r"'\|none~0\|' is not a NAS-Bench-201 arch string; expected"):
         b.index_of("|none~0|")
+    assert b.query(b.space.from_string(arch), "val_acc") == b.query(arch, "val_acc")  # a decision tuple
     with pytest.raises(KeyError, match="metric 'nope'"):
         b.metric("nope")
 
@@ -135,3 +137,31 @@ def test_batched_queries_match_single_queries(synthetic_bench):
     batch = synthetic_bench.query_batch(idx, "val_acc", seeds, pos)
     expected = synthetic_bench.metrics["val_acc"][idx, seeds, pos]
     np.testing.assert_array_equal(batch, expected)
+
+
+def test_evaluators_take_an_arch_string_or_a_decision_tuple(synthetic_bench):
+    from naslab.errors import NaslabError
+    from naslab.evaluators.tabular import TabularEvaluator
+
+    evaluator = TabularEvaluator(synthetic_bench)
+    text = synthetic_bench.archs[7]
+    decision = synthetic_bench.space.from_string(text)
+    assert evaluator.evaluate(text) == evaluator.evaluate(decision) == evaluator.evaluate(list(decision))
+    assert evaluator.evaluate(text).arch == text
+    assert evaluator.reference_test_acc(text) == evaluator.reference_test_acc(decision)
+    for bad, expected in [("|conv~0|", "is not a NAS-Bench-201 arch string; expected"),
+                          ((9, 0, 0, 0, 0, 0), "is not a valid decision vector; expected 6 integers"),
+                          (None, "is not a decision vector of integers")]:
+        with pytest.raises(NaslabError, match=expected) as info:
+            evaluator.evaluate(bad)
+        assert "\n" not in str(info.value)
+
+
+def test_query_uses_seed_means_computed_once(synthetic_bench):
+    b = synthetic_bench
+    first = b.query(3, "test_acc", epoch=4)
+    assert b._seed_means("test_acc", 2) is b._seed_means("test_acc", 2)  # cached, not re-averaged
+    assert first == float(b.table("test_acc", epoch=4)[3])
+    table = b.table("test_acc", epoch=4)
+    table[3] = -1.0  # callers get a copy: the cache stays right
+    assert b.query(3, "test_acc", epoch=4) == first

@@ -19,7 +19,7 @@ import numpy as np
 from naslab.analysis import cli
 from naslab.analysis.runs import RunSet
 from naslab.analysis.table_io import write_rows
-from naslab.outputs import atomic_write_text
+from naslab.files import atomic_write_text
 
 METRICS = (("test_acc", "test acc. (%)", max), ("regret", "regret (pp)", min))
 SIGNIFICANCE = 0.05  # two-sided Wilcoxon signed-rank test, paired by seed

@@ -9,8 +9,6 @@ lacks them, from ``.hydra/config.yaml``), never from the folder names.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from naslab.jobs import FAILED_FILE
-from naslab.outputs import SUMMARY_FILE, TRAJECTORY_FILE
+from naslab import run_folder
+from naslab.errors import NaslabError
 
-PARETO_FILE = "pareto.csv"
 NUMERIC_COLUMNS = (
     "step", "epoch", "val_acc", "test_acc", "cost_s", "sim_time_s", "params", "flops", "latency_ms",
     "incumbent_val_acc", "incumbent_test_acc", "regret",
@@ -32,7 +29,7 @@ REGRET_FLOOR = 1e-3
 """Regret is plotted on a log scale; a regret of 0 (the best architecture found) is shown as this."""
 
 
-class AnalysisError(ValueError):
+class AnalysisError(NaslabError, ValueError):
     """The run folders cannot be analysed as asked; the message is one sentence."""
 
 
@@ -86,101 +83,49 @@ class RunSet:
         ]
 
 
-def _float(text: str) -> float:
-    return float(text) if text not in ("", "None") else math.nan
-
-
-def read_trajectory(path: Path) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
-    """``trajectory.csv`` as numeric columns (float64), the archs and the statuses."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        raise AnalysisError(f"{path} is empty; expected a header line and one row per evaluation")
-    header, body = rows[0], rows[1:]
-    missing = [c for c in (*NUMERIC_COLUMNS, "arch", "status") if c not in header]
-    if missing:
-        raise AnalysisError(f"{path} lacks the column(s) {', '.join(missing)}; is it a naslab trajectory?")
-    position = {name: header.index(name) for name in header}
+def _from_folder(run: run_folder.Run) -> Run:
+    """The analysis view of a run read by :mod:`naslab.run_folder`: numpy columns."""
     columns = {
-        name: np.array([_float(row[position[name]]) for row in body], dtype=np.float64)
-        for name in NUMERIC_COLUMNS
+        name: np.array([getattr(row, name) for row in run.rows], dtype=np.float64) for name in NUMERIC_COLUMNS
     }
-    return columns, [row[position["arch"]] for row in body], [row[position["status"]] for row in body]
-
-
-def read_pareto(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    """``pareto.csv`` (arch, objective...) as (objectives, archs, values [n, m])."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows or rows[0][:1] != ["arch"] or len(rows[0]) < 3:
-        raise AnalysisError(f"{path} should start with a header 'arch,<objective>,<objective>...'")
-    objectives = rows[0][1:]
-    values = np.array([[_float(v) for v in row[1:]] for row in rows[1:]], dtype=np.float64)
-    return objectives, [row[0] for row in rows[1:]], values.reshape(-1, len(objectives))
-
-
-def _hydra_config(folder: Path) -> dict[str, Any]:
-    path = folder / ".hydra" / "config.yaml"
-    if not path.is_file():
-        return {}
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)  # type: ignore[return-value]
-
-
-def benchmark_label(summary: dict[str, Any], config: dict[str, Any]) -> str:
-    """The benchmark's name as configured (``benchmark.name``), else the dataset the file names."""
-    name = (config.get("benchmark") or {}).get("name")
-    if name and "${" not in str(name):
-        return str(name)
-    bench = summary.get("benchmark") or {}
-    return str(bench.get("dataset") or Path(str(bench.get("path", "unknown"))).stem)
-
-
-def load_run(folder: Path) -> Run:
-    summary = json.loads((folder / SUMMARY_FILE).read_text())
-    config = summary.get("config") or _hydra_config(folder)
-    columns, archs, status = read_trajectory(folder / TRAJECTORY_FILE)
-    pareto = read_pareto(folder / PARETO_FILE) if (folder / PARETO_FILE).is_file() else None
-    strategy = summary.get("strategy") or str((config.get("strategy") or {}).get("_target_", "?")).rsplit(".", 1)[-1]
+    pareto = None
+    if run.pareto is not None:
+        objectives, archs, values = run.pareto
+        pareto = (objectives, archs, np.asarray(values, dtype=np.float64).reshape(-1, len(objectives)))
     return Run(
-        folder=folder,
-        strategy=str(strategy),
-        benchmark=benchmark_label(summary, config),
-        seed=int(summary.get("seed", config.get("seed", -1))),
-        summary=summary,
+        folder=run.folder,  # type: ignore[arg-type]
+        strategy=run.strategy,
+        benchmark=run.benchmark,
+        seed=run.seed,
+        summary=run.summary.to_dict(),
         columns=columns,
-        archs=archs,
-        status=status,
+        archs=[row.arch for row in run.rows],
+        status=[row.status for row in run.rows],
         pareto=pareto,
     )
 
 
-def find_run_folders(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
-    """(finished run folders, failed run folders) under ``paths``, each sorted."""
-    finished: set[Path] = set()
-    failed: set[Path] = set()
-    for path in map(Path, paths):
-        if not path.exists():
-            raise AnalysisError(f"{path} does not exist; expected a run folder or a sweep folder holding run folders")
-        finished.update(p.parent for p in path.rglob(SUMMARY_FILE))
-        failed.update(p.parent for p in path.rglob(FAILED_FILE))
-    return sorted(finished), sorted(failed - finished)
+def load_run(folder: Path) -> Run:
+    return _from_folder(run_folder.load_run(folder))
 
 
 def load_runs(paths: Sequence[str | Path]) -> RunSet:
     """Every finished run under ``paths``; one (benchmark, strategy, seed) may appear only once."""
-    folders, failed = find_run_folders(paths)
-    if not folders:
+    try:
+        found = run_folder.load_runs(*paths)
+    except run_folder.RunFolderError as exc:
+        raise AnalysisError(str(exc)) from None
+    if not found and not found.unreadable:
         raise AnalysisError(
-            f"no finished run folder (one with {SUMMARY_FILE}) under {', '.join(map(str, paths))}"
+            f"no finished run folder (one with {run_folder.SUMMARY_FILE}) under {', '.join(map(str, paths))}"
         )
-    runs, unreadable = [], []
-    for folder in folders:
+    runs, unreadable = [], list(found.unreadable)
+    for run in found:
         try:
-            runs.append(load_run(folder))
+            runs.append(_from_folder(run))
         except (AnalysisError, ValueError, KeyError, TypeError, OSError) as exc:  # one bad folder spoils nothing
-            unreadable.append((folder, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
+            unreadable.append((run.folder, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
+    unreadable.sort()
     if not runs:
         raise AnalysisError(f"no readable run folder under {', '.join(map(str, paths))}; "
                             f"{unreadable[0][0]}: {unreadable[0][1]}")
@@ -194,7 +139,7 @@ def load_runs(paths: Sequence[str | Path]) -> RunSet:
             )
         seen[key] = run.folder
     runs.sort(key=lambda r: (r.benchmark, r.strategy, r.seed))
-    return RunSet(runs=runs, failed=failed, unreadable=unreadable)
+    return RunSet(runs=runs, failed=found.failed, unreadable=unreadable)
 
 
 # ----- curves ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from naslab.outputs import atomic_write_text
+from naslab.files import atomic_write_text
 
 
 def _cell(value: object) -> str:

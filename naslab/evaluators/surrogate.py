@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 
 from naslab.benchmarks.tabular import TabularBenchmark
+from naslab.errors import InvalidValueError
 from naslab.evaluators.tabular import describe_metric, resolve_test_metric
 from naslab.results import Result
 from naslab.spaces import Arch
@@ -77,17 +78,17 @@ class SurrogateEvaluator:
         test_metric: str = "test_acc",
     ) -> None:
         if benchmark is None:
-            raise ValueError(
+            raise InvalidValueError(
                 "evaluator=surrogate wraps a tabular benchmark; set benchmark=<name> or benchmark.path=FILE"
             )
         if noise not in NOISES:
-            raise ValueError(f"surrogate noise must be one of {list(NOISES)}, got {noise!r}")
+            raise InvalidValueError(f"surrogate noise must be one of {list(NOISES)}, got {noise!r}")
         if reference not in ("benchmark", "surrogate"):
-            raise ValueError(f"surrogate reference must be 'benchmark' or 'surrogate', got {reference!r}")
+            raise InvalidValueError(f"surrogate reference must be 'benchmark' or 'surrogate', got {reference!r}")
         if predictor not in REGRESSORS:
-            raise ValueError(f"unknown surrogate predictor {predictor!r}; choose from {list(REGRESSORS)}")
+            raise InvalidValueError(f"unknown surrogate predictor {predictor!r}; choose from {list(REGRESSORS)}")
         if n_train is not None and n_train < 2:
-            raise ValueError(
+            raise InvalidValueError(
                 f"surrogate n_train must be >= 2 (or null = every row with results), got {n_train}"
             )
         self.benchmark = benchmark
@@ -142,7 +143,7 @@ class SurrogateEvaluator:
         if n_train is None:
             rows = available
         elif n_train > available.size:
-            raise ValueError(
+            raise InvalidValueError(
                 f"surrogate n_train={n_train} but {b.label} has results for only {available.size} "
                 "architectures; lower n_train or use n_train=null (all of them)"
             )
@@ -150,7 +151,7 @@ class SurrogateEvaluator:
             rng = np.random.default_rng(self.seed)
             rows = np.sort(rng.choice(available, size=n_train, replace=False))
         if rows.size < 2:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{b.label} has results for {rows.size} architectures; the surrogate needs at least 2"
             )
         features = with_statics(encode_all(self.space, encoding), {n: b.static[n] for n in statics})
@@ -174,7 +175,7 @@ class SurrogateEvaluator:
             known = np.isfinite(y)
             if known.sum() < 2:
                 if name == "val":
-                    raise ValueError(
+                    raise InvalidValueError(
                         f"{b.label}: {metric} has fewer than 2 finite values on the training rows"
                     )
                 continue
@@ -222,14 +223,14 @@ class SurrogateEvaluator:
             return float(members[int(rng.integers(members.shape[0])), i, pos])
         return float(self._mean[name][i, pos] + self._std[name][i, pos] * rng.standard_normal())
 
-    def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
-        i = self.space.index(arch)
+    def evaluate(self, arch: Arch | str, fidelity: int | None = None, trial_seed: int = 0) -> Result:
+        i = self.space.index_of(arch)
         if fidelity is None:
             pos = len(self._positions) - 1
         elif fidelity in self._positions:
             pos = self._positions[fidelity]
         else:
-            raise ValueError(
+            raise InvalidValueError(
                 f"fidelity {fidelity} is not stored in {self.benchmark.label}; stored epochs: {list(self._positions)}"
             )
         rng = None if self.noise == "none" else np.random.default_rng([self.seed, int(trial_seed), i, pos])
@@ -254,8 +255,8 @@ class SurrogateEvaluator:
         pos = len(self._positions) - 1 if epoch is None else self._positions[epoch]
         return self._mean[metric][:, pos]
 
-    def reference_test_acc(self, arch: Arch) -> float:
-        return float(self._reference[self.space.index(arch)])
+    def reference_test_acc(self, arch: Arch | str) -> float:
+        return float(self._reference[self.space.index_of(arch)])
 
     def best_test_acc(self) -> float:
         return self._best

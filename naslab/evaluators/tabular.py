@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 
 from naslab.benchmarks.tabular import TabularBenchmark, seed_mean
+from naslab.errors import InvalidValueError
 from naslab.results import Result, failed_result
 from naslab.spaces import Arch
 
@@ -50,7 +51,7 @@ class TabularEvaluator:
         b = benchmark
         seed_mode = seed_mode or b.attrs.get("seed_mode") or "mean"
         if seed_mode not in ("mean", "random"):
-            raise ValueError(f"seed_mode must be 'mean' or 'random', got {seed_mode!r}")
+            raise InvalidValueError(f"seed_mode must be 'mean' or 'random', got {seed_mode!r}")
         self.benchmark = benchmark
         self.space = benchmark.space
         self.seed_mode = seed_mode
@@ -67,7 +68,7 @@ class TabularEvaluator:
         # the metric whose NaN marks a failed training: the one strategies search on
         self._primary = self._val if self._val is not None else self._val_loss
         if self._primary is None:
-            raise ValueError(f"{b.label}: neither val_metric nor loss_metric names a metric to search on")
+            raise InvalidValueError(f"{b.label}: neither val_metric nor loss_metric names a metric to search on")
         self._time = b.metrics.get("train_time_s")
         self._positions = {int(e): i for i, e in enumerate(b.epochs)}
         self._params = _as_list(b.static.get("params"))
@@ -100,14 +101,18 @@ class TabularEvaluator:
     def charges_time(self) -> bool:
         return self._time is not None and bool(np.nanmax(self._time, initial=0.0) > 0)
 
-    def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
-        i = self._index[arch]
+    def evaluate(self, arch: Arch | str, fidelity: int | None = None, trial_seed: int = 0) -> Result:
+        """``arch`` is a decision tuple (what strategies propose) or the space's arch string."""
+        try:
+            i = self._index[arch]  # type: ignore[index]
+        except (KeyError, TypeError):  # not a valid tuple: a string, a list, or a mistake (one sentence)
+            i = self._index[self.space.as_arch(arch)]
         if fidelity is None:
             pos = self._last
         else:
             pos = self._positions.get(fidelity, -1)
             if pos < 0:
-                raise ValueError(
+                raise InvalidValueError(
                     f"fidelity {fidelity} is not stored in {self.benchmark.label}; "
                     f"stored epochs: {list(self._positions)}"
                 )
@@ -165,8 +170,13 @@ class TabularEvaluator:
             latency_ms=self._latency[i] if self._latency is not None else math.nan,
         )
 
-    def reference_test_acc(self, arch: Arch) -> float:
-        return self._reference[self._index[arch]] if self._reference is not None else math.nan
+    def reference_test_acc(self, arch: Arch | str) -> float:
+        if self._reference is None:
+            return math.nan
+        try:
+            return self._reference[self._index[arch]]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return self._reference[self._index[self.space.as_arch(arch)]]
 
     def metric_sources(self) -> dict[str, str]:
         """Where each number of the run comes from: file, metric, dataset and split."""
@@ -215,7 +225,7 @@ def resolve_test_metric(bench: TabularBenchmark, name: str) -> str | None:
     tests = sorted(m for m in bench.metrics if "test" in m)
     if name == "test_acc" and not tests:
         return None
-    raise ValueError(
+    raise InvalidValueError(
         f"test_metric {name!r} is not in {bench.label}; its test metrics are {tests or 'none'} "
         f"(all metrics: {sorted(bench.metrics)})"
     )

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from naslab.errors import InvalidValueError, NaslabError
 from naslab.results import Result, failed_result
 from naslab.spaces import Arch, get_space
 from naslab.threads import current_threads
@@ -32,7 +33,7 @@ from naslab.training.trainer import METRIC_NAMES, Recipe
 log = logging.getLogger("naslab")
 
 
-class CacheMismatchError(ValueError):
+class CacheMismatchError(NaslabError, ValueError):
     """The cache file was written for another recipe, dataset, space or seeds."""
 
 
@@ -54,7 +55,7 @@ class TrainEvaluator:
         from naslab.training.data import DATASETS
 
         if dataset not in DATASETS:
-            raise ValueError(f"evaluator=train: unknown dataset {dataset!r}; expected one of {list(DATASETS)}")
+            raise InvalidValueError(f"evaluator=train: unknown dataset {dataset!r}; expected one of {list(DATASETS)}")
         if isinstance(recipe, Recipe):
             self.recipe = recipe
         else:
@@ -67,7 +68,7 @@ class TrainEvaluator:
         self.dataset = dataset
         self.seeds = tuple(int(s) for s in seeds)
         if not self.seeds:
-            raise ValueError("evaluator=train: seeds must name at least one training seed")
+            raise InvalidValueError("evaluator=train: seeds must name at least one training seed")
         self.device = device
         self.data_root = data_root
         if threads is not None and int(threads) < 0:
@@ -245,15 +246,15 @@ class TrainEvaluator:
 
     charges_time = True  # every training is timed
 
-    def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
-        arch = self.space.validate(arch)
+    def evaluate(self, arch: Arch | str, fidelity: int | None = None, trial_seed: int = 0) -> Result:
+        arch = self.space.as_arch(arch)
         index = self.space.index(arch)
         if fidelity is None:
             pos = len(self._epochs) - 1
         elif fidelity in self._epochs:
             pos = self._epochs.index(fidelity)
         else:
-            raise ValueError(f"fidelity {fidelity} is not an epoch evaluator=train stores; stored epochs: {list(self._epochs)}")
+            raise InvalidValueError(f"fidelity {fidelity} is not an epoch evaluator=train stores; stored epochs: {list(self._epochs)}")
         if not self._complete[index]:
             self._train_class(int(self._class_ids[index]))
         epoch = int(self._epochs[pos])
@@ -284,7 +285,7 @@ class TrainEvaluator:
     def reference_test_acc(self, arch: Arch) -> float:
         if self.reference is None:
             return math.nan
-        return float(self.reference.table("test_acc")[self.space.index(self.space.validate(arch))])
+        return float(self.reference.query(self.space.as_arch(arch), "test_acc"))
 
     def best_test_acc(self) -> float:
         if self.reference is None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result, failed_result
 from naslab.spaces import Arch, get_space
 
@@ -105,10 +106,10 @@ class ZeroCostEvaluator:
             cached = self._scores[class_id] = (value, result.time_s)
         return cached
 
-    def evaluate(self, arch: Arch, fidelity: int | None = None, trial_seed: int = 0) -> Result:
-        arch = self.space.validate(arch)
+    def evaluate(self, arch: Arch | str, fidelity: int | None = None, trial_seed: int = 0) -> Result:
+        arch = self.space.as_arch(arch)
         if fidelity not in (None, 1):
-            raise ValueError(f"fidelity {fidelity} is not available: evaluator=zero_cost has the one fidelity 1 "
+            raise InvalidValueError(f"fidelity {fidelity} is not available: evaluator=zero_cost has the one fidelity 1 "
                              "(it scores untrained networks)")
         value, cost = self._score(arch)
         name = self.space.to_string(arch)
@@ -126,10 +127,10 @@ class ZeroCostEvaluator:
             flops=float(self._flops[index]) if self._flops is not None else math.nan,
         )
 
-    def reference_test_acc(self, arch: Arch) -> float:
+    def reference_test_acc(self, arch: Arch | str) -> float:
         if self._reference is None:
             return math.nan
-        return float(self._reference[self.space.index(self.space.validate(arch))])
+        return float(self._reference[self.space.index_of(arch)])
 
     def best_test_acc(self) -> float:
         return self._best if self._reference is not None else math.nan

@@ -17,12 +17,18 @@ from typing import Any
 
 import numpy as np
 
+from naslab.errors import InvalidValueError, NaslabError
+
 Arch = tuple[int, ...]
 """An architecture: one integer choice per decision of its space."""
 
 
-class NotTrainableError(ValueError):
+class NotTrainableError(NaslabError, ValueError):
     """The space has no network builder; the message is one sentence for the user."""
+
+
+class InvalidArchError(NaslabError, ValueError):
+    """An architecture (string or decision vector) that is not in the space; one sentence."""
 
 
 class CategoricalSpace(ABC):
@@ -106,15 +112,27 @@ class CategoricalSpace(ABC):
         try:
             values = tuple(int(v) for v in arch)
         except (TypeError, ValueError):
-            raise ValueError(f"{self.name}: {arch!r} is not a decision vector of integers") from None
+            raise InvalidArchError(f"{self.name}: {arch!r} is not a decision vector of integers") from None
         if len(values) != self.num_decisions or any(
             not 0 <= v < c for v, c in zip(values, self.cardinalities)
         ):
-            raise ValueError(
+            raise InvalidArchError(
                 f"{self.name}: {arch!r} is not a valid decision vector; expected "
                 f"{self.num_decisions} integers with maxima {[c - 1 for c in self.cardinalities]}"
             )
         return values
+
+    def as_arch(self, arch: Arch | str) -> Arch:
+        """``arch`` as a decision tuple: parsed if it is the space's string, validated otherwise;
+        :class:`InvalidArchError` (one sentence) if it is neither."""
+        if isinstance(arch, str):
+            try:
+                return self.from_string(arch)
+            except InvalidArchError:
+                raise
+            except ValueError as exc:
+                raise InvalidArchError(str(exc)) from None
+        return self.validate(arch)
 
     def rank(self, arch: Arch) -> int:
         r = 0
@@ -131,6 +149,13 @@ class CategoricalSpace(ABC):
         """Official index of ``arch`` (a tuple; see :meth:`validate` for other input)."""
         return self._index_by_arch[arch]
 
+    def index_of(self, arch: Arch | str) -> int:
+        """Official index of a decision tuple or an arch string (:class:`InvalidArchError` otherwise)."""
+        try:
+            return self._index_by_arch[arch]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return self._index_by_arch[self.as_arch(arch)]
+
     def indices(self, archs: np.ndarray) -> np.ndarray:
         """Official indices of a ``[n, num_decisions]`` array of archs (vectorised)."""
         return self.index_of_rank[np.asarray(archs, dtype=np.int64) @ self._radix]
@@ -138,7 +163,7 @@ class CategoricalSpace(ABC):
     def arch(self, index: int) -> Arch:
         """Decision vector of the architecture with official ``index``."""
         if not 0 <= int(index) < self.size:
-            raise ValueError(f"{self.name}: index {index} is outside 0..{self.size - 1}")
+            raise InvalidValueError(f"{self.name}: index {index} is outside 0..{self.size - 1}")
         return tuple(int(v) for v in self.all_archs[int(index)])
 
     def sample(self, rng: np.random.Generator) -> Arch:
@@ -221,7 +246,7 @@ class CategoricalSpace(ABC):
                 columns = [(archs == value).sum(axis=1) for value in range(cards.pop())]
             columns.append((archs != 0).sum(axis=1))
             return np.stack(columns, axis=1).astype(np.float32)
-        raise ValueError(f"encoding {kind!r} is not available for space {self.name!r}; choose from {list(self.encodings)}")
+        raise InvalidValueError(f"encoding {kind!r} is not available for space {self.name!r}; choose from {list(self.encodings)}")
 
     def encoding_names(self, kind: str) -> list[str]:
         """A readable name per column of :meth:`encode` (for plots and debugging)."""
@@ -231,7 +256,7 @@ class CategoricalSpace(ABC):
             cards = set(self.cardinalities)
             names = [f"count={v}" for v in range(cards.pop())] if len(cards) == 1 else []
             return [*names, "nonzero"]
-        raise ValueError(f"encoding {kind!r} is not available for space {self.name!r}; choose from {list(self.encodings)}")
+        raise InvalidValueError(f"encoding {kind!r} is not available for space {self.name!r}; choose from {list(self.encodings)}")
 
     def choice_labels(self, decision: int) -> tuple[str, ...]:
         """Names of the values of ``decision`` (default: the numbers)."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 from functools import cached_property
 
-from naslab.spaces.base import Arch, CategoricalSpace
+from naslab.spaces.base import Arch, CategoricalSpace, InvalidArchError
 
 Value = int | float | str
 
@@ -61,12 +61,12 @@ class GridSpace(CategoricalSpace):
         expected = ", ".join(f"{n}=<{'|'.join(self._format(v) for v in vals)}>" for n, vals in self.params.items())
         parts = text.split(",") if isinstance(text, str) else []
         if len(parts) != self.num_decisions:
-            raise ValueError(f"{text!r} is not a {self.name} configuration; expected {expected}")
+            raise InvalidArchError(f"{text!r} is not a {self.name} configuration; expected {expected}")
         arch = []
         for part, name, positions in zip(parts, self.param_names, self._value_positions):
             key, _, value = part.partition("=")
             if key != name or value not in positions:
-                raise ValueError(f"{text!r} is not a {self.name} configuration ({part!r}); expected {expected}")
+                raise InvalidArchError(f"{text!r} is not a {self.name} configuration ({part!r}); expected {expected}")
             arch.append(positions[value])
         return tuple(arch)
 

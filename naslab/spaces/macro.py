@@ -28,7 +28,7 @@ classes and merge networks the benchmark trained separately with different resul
 
 from __future__ import annotations
 
-from naslab.spaces.base import Arch, CategoricalSpace
+from naslab.spaces.base import Arch, CategoricalSpace, InvalidArchError
 
 CHOICES: tuple[str, ...] = ("identity", "mb_e3_k3", "mb_e6_k5")
 NUM_LAYERS = 8
@@ -57,7 +57,7 @@ class MacroSpace(CategoricalSpace):
             or len(text) != NUM_LAYERS
             or any(c not in "012" for c in text)
         ):
-            raise ValueError(f"{text!r} is not a NAS-Bench-Macro arch string; expected {_FORMAT}")
+            raise InvalidArchError(f"{text!r} is not a NAS-Bench-Macro arch string; expected {_FORMAT}")
         return tuple(int(c) for c in text)
 
     def canonical(self, arch: Arch) -> str:

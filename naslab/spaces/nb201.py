@@ -20,7 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
-from naslab.spaces.base import Arch, CategoricalSpace
+from naslab.spaces.base import Arch, CategoricalSpace, InvalidArchError
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
@@ -99,7 +99,7 @@ class NB201Space(CategoricalSpace):
     def from_string(self, text: str) -> Arch:
         arch = self._string_to_arch.get(text) if isinstance(text, str) else None
         if arch is None:
-            raise ValueError(
+            raise InvalidArchError(
                 f"{text!r} is not a NAS-Bench-201 arch string; expected {_FORMAT}, "
                 "e.g. |nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
             )

@@ -1,40 +1,54 @@
-"""Look up a search space by the name stored in benchmark files and configs."""
+"""The search spaces by name (the name benchmark files and configs store).
+
+``get(name)`` answers the space instance, built once and shared (spaces are
+immutable); ``register(name, factory)`` adds one (a class or any zero-argument
+callable that returns a :class:`CategoricalSpace`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from typing import Any
 
+from naslab.registry import CachedRegistry
 from naslab.spaces.base import CategoricalSpace
 
-_FACTORIES: dict[str, Callable[[], CategoricalSpace]] = {}
+REGISTRY: CachedRegistry[CategoricalSpace] = CachedRegistry(
+    "search space",
+    "naslab.spaces",
+    {
+        "nb201": "naslab.spaces.nb201:NB201Space",
+        "nasbench_macro": "naslab.spaces.macro:MacroSpace",
+        "fcnet": "naslab.spaces.grid:fcnet_space",
+        "hpobench_mlp": "naslab.spaces.grid:hpobench_mlp_space",
+        "nas_bench_graph": "naslab.spaces.nas_bench_graph:NASBenchGraphSpace",
+        "nas_bench_graph_proteins": "naslab.spaces.registry:_nas_bench_graph_proteins",
+        "tnb101_micro": "naslab.spaces.transnas:TNB101MicroSpace",
+        "tnb101_macro": "naslab.spaces.transnas:TNB101MacroSpace",
+    },
+)
 
 
-def register_space(name: str, factory: Callable[[], CategoricalSpace]) -> None:
-    _FACTORIES[name] = factory
-
-
-@cache
-def get_space(name: str) -> CategoricalSpace:
-    """The (shared, immutable) space called ``name``; ``ValueError`` if unknown."""
-    _register_builtin()
-    if name not in _FACTORIES:
-        raise ValueError(f"unknown search space {name!r}; known spaces: {sorted(_FACTORIES)}")
-    return _FACTORIES[name]()
-
-
-def _register_builtin() -> None:
-    from naslab.spaces.grid import fcnet_space, hpobench_mlp_space
-    from naslab.spaces.macro import MacroSpace
+def _nas_bench_graph_proteins() -> CategoricalSpace:
     from naslab.spaces.nas_bench_graph import PROTEINS_OPS, NASBenchGraphSpace
-    from naslab.spaces.nb201 import NB201Space
-    from naslab.spaces.transnas import TNB101MacroSpace, TNB101MicroSpace
 
-    _FACTORIES.setdefault("nb201", NB201Space)
-    _FACTORIES.setdefault("nasbench_macro", MacroSpace)
-    _FACTORIES.setdefault("fcnet", fcnet_space)
-    _FACTORIES.setdefault("hpobench_mlp", hpobench_mlp_space)
-    _FACTORIES.setdefault("nas_bench_graph", NASBenchGraphSpace)
-    _FACTORIES.setdefault("tnb101_micro", TNB101MicroSpace)
-    _FACTORIES.setdefault("tnb101_macro", TNB101MacroSpace)
-    _FACTORIES.setdefault("nas_bench_graph_proteins", lambda: NASBenchGraphSpace("nas_bench_graph_proteins", PROTEINS_OPS))
+    return NASBenchGraphSpace("nas_bench_graph_proteins", PROTEINS_OPS)
+
+
+def get(name: str) -> CategoricalSpace:
+    """The (shared, immutable) space called ``name``; ``UnknownNameError`` lists the known ones."""
+    return REGISTRY.get(name)
+
+
+def register(name: str, factory: Callable[[], CategoricalSpace] | str | None = None, *, replace: bool = False) -> Any:
+    """Register a space class (or factory, or ``"module:Class"``) as ``name``; a decorator without ``factory``."""
+    return REGISTRY.register(name, factory, replace=replace)
+
+
+def available() -> list[str]:
+    return REGISTRY.available()
+
+
+# the names every module used before the registries had one shape; kept as aliases
+get_space = get
+register_space = register

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import Proposal, SearchContext, Strategy
@@ -61,12 +62,12 @@ class Bananas(Strategy):
     ) -> None:
         super().__init__(context)
         if num_init < 2 or refit_every < 1 or num_parents < 1 or max_edits < 1 or num_random < 0:
-            raise ValueError(
+            raise InvalidValueError(
                 "bananas needs num_init >= 2, refit_every >= 1, num_parents >= 1, max_edits >= 1 and "
                 f"num_random >= 0; got {num_init}, {refit_every}, {num_parents}, {max_edits}, {num_random}"
             )
         if acquisition not in ACQUISITIONS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"bananas: unknown acquisition {acquisition!r}; choose from {list(ACQUISITIONS)}"
             )
         self.num_init = num_init

@@ -16,7 +16,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -57,7 +57,29 @@ Proposal = Arch | Query
 
 
 class Strategy(ABC):
-    """Base class: stores the context; subclasses implement ``ask`` and ``tell``."""
+    """Base class: stores the context; subclasses implement ``ask`` and ``tell``.
+
+    What a strategy can do is declared on its class, so the runner, the run folder,
+    the tests and the comparison scripts read it in one way:
+    """
+
+    multi_objective: ClassVar[bool] = False
+    """Trades off several Result fields: judged by its Pareto front (the run folder gets
+    ``pareto.csv``), not by the regret of one objective."""
+    multi_fidelity: ClassVar[bool] = False
+    """Proposes :class:`Query` objects at reduced fidelities; since its cheap queries each
+    count as a query, compare it to others at equal simulated time."""
+    requires: ClassVar[tuple[str, ...]] = ()
+    """Modules of optional extras it needs (``("optuna",)``); see :meth:`missing_requirements`."""
+    extra: ClassVar[str | None] = None
+    """The ``pip install 'naslab[<extra>]'`` that provides ``requires``."""
+
+    @classmethod
+    def missing_requirements(cls) -> list[str]:
+        """The modules of ``requires`` that are not installed (nothing is imported)."""
+        from importlib.util import find_spec
+
+        return [name for name in cls.requires if find_spec(name) is None]
 
     def __init__(self, context: SearchContext) -> None:
         self.context = context

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import SearchContext, Strategy
@@ -19,7 +20,7 @@ class RegularizedEvolution(Strategy):
     def __init__(self, context: SearchContext, population_size: int = 100, sample_size: int = 25) -> None:
         super().__init__(context)
         if population_size < 1 or not 1 <= sample_size:
-            raise ValueError(
+            raise InvalidValueError(
                 f"evolution needs population_size >= 1 and sample_size >= 1, got {population_size}, {sample_size}"
             )
         self.population_size = population_size

@@ -11,6 +11,7 @@ is not spent on repeats.
 
 from __future__ import annotations
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import SearchContext, Strategy
@@ -30,7 +31,7 @@ class GeneticAlgorithm(Strategy):
     ) -> None:
         super().__init__(context)
         if population_size < 2 or not 0 <= elite < population_size or tournament_size < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 "genetic algorithm needs population_size >= 2, 0 <= elite < population_size and "
                 f"tournament_size >= 1; got {population_size}, {elite}, {tournament_size}"
             )

@@ -28,6 +28,7 @@ from functools import cache
 
 import numpy as np
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import Proposal, SearchContext, Strategy
@@ -48,12 +49,12 @@ class GaussianProcessBO(Strategy):
     ) -> None:
         super().__init__(context)
         if n_startup_trials < 1 or num_candidates < 1 or num_local < 0 or refit_every < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 "gp_bo needs n_startup_trials >= 1, num_candidates >= 1, num_local >= 0 and refit_every >= 1, "
                 f"got {n_startup_trials}, {num_candidates}, {num_local}, {refit_every}"
             )
         if not noise > 0:
-            raise ValueError(f"gp_bo needs noise > 0, got {noise}")
+            raise InvalidValueError(f"gp_bo needs noise > 0, got {noise}")
         self.n_startup_trials = n_startup_trials
         self.num_candidates = num_candidates
         self.num_local = num_local

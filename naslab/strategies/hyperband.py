@@ -53,6 +53,7 @@ from typing import Literal
 
 import numpy as np
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import Query, SearchContext, Strategy
@@ -63,12 +64,12 @@ BracketChoice = Literal["all", "most_exploratory"]
 def rung_fidelities(fidelities: tuple[int, ...], eta: float, min_fidelity: int | None, max_fidelity: int | None) -> list[int]:
     """Hyperband's rung fidelities (ascending, distinct), rounded down to stored epochs."""
     if eta <= 1:
-        raise ValueError(f"eta must be > 1, got {eta}")
+        raise InvalidValueError(f"eta must be > 1, got {eta}")
     stored = sorted(int(f) for f in fidelities)
     low = stored[0] if min_fidelity is None else int(min_fidelity)
     high = stored[-1] if max_fidelity is None else int(max_fidelity)
     if low not in stored or high not in stored or low > high:
-        raise ValueError(
+        raise InvalidValueError(
             f"min_fidelity {min_fidelity} and max_fidelity {max_fidelity} must be stored epochs with "
             f"min <= max; the evaluator has epochs {stored}"
         )
@@ -132,7 +133,6 @@ class Hyperband(Strategy):
     """Hyperband; ``brackets='most_exploratory'`` gives successive halving."""
 
     multi_fidelity = True
-    """Judged at equal simulated time: its cheap low-fidelity queries each count as a query."""
 
     def __init__(
         self,
@@ -144,7 +144,7 @@ class Hyperband(Strategy):
     ) -> None:
         super().__init__(context)
         if brackets not in ("all", "most_exploratory"):
-            raise ValueError(f"brackets must be 'all' or 'most_exploratory', got {brackets!r}")
+            raise InvalidValueError(f"brackets must be 'all' or 'most_exploratory', got {brackets!r}")
         self.eta = float(eta)
         self.rungs = rung_fidelities(context.fidelities, self.eta, min_fidelity, max_fidelity)
         s_max = len(self.rungs) - 1
@@ -198,6 +198,20 @@ class Hyperband(Strategy):
         """Hook for model-based subclasses: every told result, with its fidelity."""
 
 
+class SuccessiveHalving(Hyperband):
+    """Successive halving (Jamieson & Talwalkar 2016): Hyperband's most exploratory bracket, repeated."""
+
+    def __init__(
+        self,
+        context: SearchContext,
+        eta: float = 3.0,
+        min_fidelity: int | None = None,
+        max_fidelity: int | None = None,
+        brackets: BracketChoice = "most_exploratory",
+    ) -> None:
+        super().__init__(context, eta, min_fidelity, max_fidelity, brackets)
+
+
 class BOHB(Hyperband):
     """Hyperband whose new architectures come from a TPE-like density-ratio model."""
 
@@ -222,7 +236,7 @@ class BOHB(Hyperband):
             or not 0 < bandwidth < 1
             or not bandwidth_factor >= 1
         ):
-            raise ValueError(
+            raise InvalidValueError(
                 "BOHB needs num_samples >= 1, 0 <= random_fraction <= 1, 0 < top_n_percent < 100, "
                 f"0 < bandwidth < 1 and bandwidth_factor >= 1, got {num_samples}, {random_fraction}, "
                 f"{top_n_percent}, {bandwidth}, {bandwidth_factor}"

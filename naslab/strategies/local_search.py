@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import SearchContext, Strategy
@@ -20,7 +21,7 @@ class LocalSearch(Strategy):
     def __init__(self, context: SearchContext, num_init: int = 10, first_improvement: bool = False) -> None:
         super().__init__(context)
         if num_init < 1:
-            raise ValueError(f"local search needs num_init >= 1, got {num_init}")
+            raise InvalidValueError(f"local search needs num_init >= 1, got {num_init}")
         self.num_init = num_init
         self.first_improvement = first_improvement
         self.current: Arch | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from naslab.errors import InvalidValueError
 from naslab.pareto import is_maximised
 from naslab.results import Result
 from naslab.strategies.base import SearchContext
@@ -27,7 +28,6 @@ OBJECTIVES = ("val_acc", "val_loss", "params", "flops", "latency_ms")
 
 class NSGA2(OptunaStrategy):
     multi_objective = True
-    """Judged by its Pareto front (hypervolume), not by the regret of one objective."""
 
     def __init__(
         self,
@@ -42,11 +42,11 @@ class NSGA2(OptunaStrategy):
         objectives = tuple(str(o) for o in objectives)
         unknown = [o for o in objectives if o not in OBJECTIVES]
         if len(objectives) < 2 or unknown or len(set(objectives)) != len(objectives):
-            raise ValueError(
+            raise InvalidValueError(
                 f"nsga2 needs two or more distinct objectives from {list(OBJECTIVES)}, got {list(objectives)}"
             )
         if population_size < 2:
-            raise ValueError(f"nsga2 needs population_size >= 2, got {population_size}")
+            raise InvalidValueError(f"nsga2 needs population_size >= 2, got {population_size}")
         self.objectives = objectives
         self.directions = tuple("maximize" if is_maximised(o) else "minimize" for o in objectives)
         sampler = self.optuna.samplers.NSGAIISampler(
@@ -64,7 +64,7 @@ class NSGA2(OptunaStrategy):
         values = [float(getattr(result, o)) for o in self.objectives]
         missing = [o for o, v in zip(self.objectives, values) if v != v]
         if missing:
-            raise ValueError(
+            raise InvalidValueError(
                 f"nsga2 objective {missing[0]} is missing (NaN) for {result.arch}: the benchmark does not "
                 f"store it; choose objectives it has (for latency, set evaluator.latency_metric)"
             )

@@ -24,6 +24,7 @@ import warnings
 from collections import defaultdict, deque
 from typing import Any, Literal
 
+from naslab.errors import InvalidValueError, MissingExtraError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import SearchContext, Strategy
@@ -36,7 +37,7 @@ def import_optuna() -> Any:
     try:
         import optuna
     except ModuleNotFoundError:
-        raise ModuleNotFoundError(
+        raise MissingExtraError(
             "this strategy needs optuna, an optional extra: pip install 'naslab[bo]' (or pip install optuna)"
         ) from None
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -46,6 +47,8 @@ def import_optuna() -> Any:
 class OptunaStrategy(Strategy):
     """Ask/tell bridge to an Optuna study; subclasses choose the sampler and the values."""
 
+    requires = ("optuna",)
+    extra = "bo"
     directions: tuple[str, ...] = ("maximize",)
 
     def __init__(self, context: SearchContext) -> None:
@@ -111,7 +114,7 @@ class OptunaSampler(OptunaStrategy):
     ) -> None:
         super().__init__(context)
         if n_startup_trials < 0:
-            raise ValueError(f"n_startup_trials must be >= 0, got {n_startup_trials}")
+            raise InvalidValueError(f"n_startup_trials must be >= 0, got {n_startup_trials}")
         samplers = self.optuna.samplers
         seed = self._sampler_seed()
         if constant_liar is None:
@@ -127,7 +130,7 @@ class OptunaSampler(OptunaStrategy):
                 )
             elif sampler == "gp":
                 if not hasattr(samplers, "GPSampler"):
-                    raise ValueError(
+                    raise InvalidValueError(
                         f"sampler 'gp' needs optuna >= 3.6 with GPSampler; this is optuna "
                         f"{self.optuna.__version__}: upgrade it or use strategy=gp_bo"
                     )
@@ -135,6 +138,6 @@ class OptunaSampler(OptunaStrategy):
             elif sampler == "random":
                 built = samplers.RandomSampler(seed=seed)
             else:
-                raise ValueError(f"sampler must be 'tpe', 'gp' or 'random', got {sampler!r}")
+                raise InvalidValueError(f"sampler must be 'tpe', 'gp' or 'random', got {sampler!r}")
         self.sampler_name = sampler
         self._create_study(built)

@@ -29,6 +29,7 @@ from typing import Literal
 
 import numpy as np
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import Proposal, SearchContext, Strategy
@@ -87,15 +88,15 @@ class _PolicyGradient(Strategy):
         super().__init__(context)
         name = type(self).__name__
         if not learning_rate > 0:
-            raise ValueError(f"{name}: learning_rate must be > 0, got {learning_rate}")
+            raise InvalidValueError(f"{name}: learning_rate must be > 0, got {learning_rate}")
         if not 0 <= ema_momentum < 1:
-            raise ValueError(f"{name}: ema_momentum must be in [0, 1), got {ema_momentum}")
+            raise InvalidValueError(f"{name}: ema_momentum must be in [0, 1), got {ema_momentum}")
         if not entropy_weight >= 0:
-            raise ValueError(f"{name}: entropy_weight must be >= 0, got {entropy_weight}")
+            raise InvalidValueError(f"{name}: entropy_weight must be >= 0, got {entropy_weight}")
         if not temperature > 0:
-            raise ValueError(f"{name}: temperature must be > 0, got {temperature}")
+            raise InvalidValueError(f"{name}: temperature must be > 0, got {temperature}")
         if reward_shaping not in ("none", "rank"):
-            raise ValueError(f"{name}: reward_shaping must be 'none' or 'rank', got {reward_shaping!r}")
+            raise InvalidValueError(f"{name}: reward_shaping must be 'none' or 'rank', got {reward_shaping!r}")
         self.learning_rate = learning_rate
         self.entropy_weight = entropy_weight
         self.temperature = temperature
@@ -218,7 +219,7 @@ class LSTMReinforce(_PolicyGradient):
     ) -> None:
         super().__init__(context, learning_rate, ema_momentum, entropy_weight, temperature, reward_shaping)
         if hidden_size < 1 or batch_size < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"LSTMReinforce: hidden_size and batch_size must be >= 1, got {hidden_size}, {batch_size}"
             )
         from naslab.strategies.lstm_controller import LSTMController

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import SearchContext, Strategy
@@ -45,13 +46,13 @@ class SurrogateEvolution(Strategy):
     ) -> None:
         super().__init__(context)
         if population_size < 2 or sample_size < 1 or num_init < 2 or num_offspring < 1 or refit_every < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 "surrogate_evolution needs population_size >= 2, sample_size >= 1, num_init >= 2, "
                 f"num_offspring >= 1 and refit_every >= 1; got {population_size}, {sample_size}, "
                 f"{num_init}, {num_offspring}, {refit_every}"
             )
         if acquisition not in ACQUISITIONS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"surrogate_evolution: unknown acquisition {acquisition!r}; choose from {list(ACQUISITIONS)}"
             )
         self.population_size = population_size

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import Proposal, Query, SearchContext, Strategy
@@ -43,7 +44,7 @@ class ZeroCostWarmStart(Strategy):
     ) -> None:
         super().__init__(context)
         if num_samples < 1 or not 0 <= num_warm <= num_samples:
-            raise ValueError(
+            raise InvalidValueError(
                 f"zero-cost warm start needs num_samples >= 1 and 0 <= num_warm <= num_samples; got {num_samples}, {num_warm}"
             )
         from naslab.zero_cost.features import proxy_columns

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from naslab.errors import InvalidValueError
 from naslab.spaces import CategoricalSpace
 
 _cache: dict[tuple[type, str, tuple[int, ...], str], np.ndarray] = {}
@@ -38,7 +39,7 @@ def resolve_encoding(space: CategoricalSpace, kind: str) -> str:
     supported = available_encodings(space)
     for part in parts:
         if part not in supported:
-            raise ValueError(
+            raise InvalidValueError(
                 f"encoding {part!r} is not available for space {space.name!r}; "
                 f"choose from {list(supported)} (combine with '+') or 'auto'"
             )
@@ -98,6 +99,6 @@ def encode_with_statics(
     columns alone (at least one is needed then)."""
     if kind == "none":
         if not statics:
-            raise ValueError("encoding 'none' needs feature columns (e.g. proxies) to stand on")
+            raise InvalidValueError("encoding 'none' needs feature columns (e.g. proxies) to stand on")
         return with_statics(np.zeros((space.size, 0), dtype=np.float32), statics)
     return with_statics(encode_all(space, kind), statics or {})

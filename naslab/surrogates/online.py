@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from naslab.errors import InvalidValueError
 from naslab.spaces import Arch, CategoricalSpace
 from naslab.surrogates.features import encode_all, encode_with_statics, resolve_encoding
 from naslab.surrogates.xgb import REGRESSORS, make_regressor
@@ -50,7 +51,7 @@ def acquisition_values(
         return (mean - best) * ndtr(z) + safe * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
     if kind == "mean":
         return mean
-    raise ValueError(f"unknown acquisition {kind!r}; choose from {list(ACQUISITIONS)}")
+    raise InvalidValueError(f"unknown acquisition {kind!r}; choose from {list(ACQUISITIONS)}")
 
 
 class OnlinePredictor:
@@ -68,9 +69,9 @@ class OnlinePredictor:
         cold_refit_growth: float = 2.0,
     ) -> None:
         if regressor not in REGRESSORS:
-            raise ValueError(f"unknown predictor {regressor!r}; choose from {list(REGRESSORS)}")
+            raise InvalidValueError(f"unknown predictor {regressor!r}; choose from {list(REGRESSORS)}")
         if warm_start_trees < 0 or not cold_refit_growth > 1:
-            raise ValueError(
+            raise InvalidValueError(
                 "the predictor needs warm_start_trees >= 0 and cold_refit_growth > 1; "
                 f"got {warm_start_trees} and {cold_refit_growth}"
             )

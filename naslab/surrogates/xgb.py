@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
+from naslab.errors import InvalidValueError
+
 REGRESSORS = ("xgb", "rf", "gp", "mlp", "gbr")
 
 
@@ -99,7 +101,7 @@ class XGBEnsemble(BaseEstimator, RegressorMixin):
         import xgboost as xgb
 
         if self.num_members < 1 or self.num_trees < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"XGBEnsemble needs num_members >= 1 and num_trees >= 1, got {self.num_members}, {self.num_trees}"
             )
         X, y = _check_xy(X, y)
@@ -293,4 +295,4 @@ def make_regressor(name: str, random_state: int = 0, nthread: int = 1, **options
             num_members=num_members,
             random_state=random_state,
         )
-    raise ValueError(f"unknown regressor {name!r}; choose from {list(REGRESSORS)}")
+    raise InvalidValueError(f"unknown regressor {name!r}; choose from {list(REGRESSORS)}")

@@ -3,7 +3,8 @@
 Fidelities are ascending positive epochs and every one can be asked for; the full
 fidelity is what ``fidelity=None`` answers; an unknown fidelity is refused with
 ``ValueError``; answers name the architecture by the space's string, carry the epoch
-asked for, a finite non-negative cost, and are the same when asked twice; a failed
+asked for, a finite non-negative cost, and are the same when asked twice (whether the
+architecture is given as a decision tuple or as its string); a failed
 training is a failed ``Result`` with NaN accuracy, never an exception; the reference
 figures used for regret never exceed the best one.
 """
@@ -51,6 +52,15 @@ class EvaluatorContract:
                 assert math.isfinite(result.cost_s) and result.cost_s >= 0
                 assert math.isfinite(result.val_acc) == result.ok
             assert evaluator.evaluate(arch) == evaluator.evaluate(arch, evaluator.fidelities[-1])
+
+    def test_an_arch_string_is_a_decision_tuple_and_a_bad_arch_one_sentence(self, evaluator):
+        from naslab.spaces import InvalidArchError
+
+        arch = self._archs(evaluator)[1]
+        assert evaluator.evaluate(evaluator.space.to_string(arch)) == evaluator.evaluate(arch)
+        with pytest.raises(InvalidArchError) as info:
+            evaluator.evaluate("not an architecture of any space")
+        assert "\n" not in str(info.value)
 
     def test_unknown_fidelity_is_refused(self, evaluator):
         arch = self._archs(evaluator)[0]

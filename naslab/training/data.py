@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from naslab.errors import NaslabError
+
 DATASETS = ("digits", "cifar10")
 DIGITS_SPLIT_SEED = 0
 DIGITS_POOLS = {"train": (0, 700), "val": (700, 1400), "test": (1400, 1797)}
@@ -34,7 +36,7 @@ CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 
-class DatasetError(ValueError):
+class DatasetError(NaslabError, ValueError):
     """A dataset name, folder or size that cannot be served."""
 
 

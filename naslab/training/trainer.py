@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from naslab.errors import InvalidValueError
+
 METRIC_NAMES = ("val_acc", "val_loss", "test_acc", "test_loss", "train_acc", "train_loss", "train_time_s")
 DATA_SEED_OFFSET = 1_000_003
 
@@ -64,13 +66,13 @@ class Recipe:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "channels", "cells_per_stage", "eval_batch_size"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"recipe: {name}={getattr(self, name)!r} must be a positive integer")
+                raise InvalidValueError(f"recipe: {name}={getattr(self, name)!r} must be a positive integer")
         if not self.lr > 0:
-            raise ValueError(f"recipe: lr={self.lr!r} must be positive")
+            raise InvalidValueError(f"recipe: lr={self.lr!r} must be positive")
         if self.eval_epochs is not None:
             epochs = tuple(int(e) for e in self.eval_epochs)
             if not epochs or list(epochs) != sorted(set(epochs)) or epochs[0] < 1 or epochs[-1] != self.epochs:
-                raise ValueError(
+                raise InvalidValueError(
                     f"recipe: eval_epochs={list(self.eval_epochs)} must be increasing epochs in 1..{self.epochs} "
                     "ending with the last epoch"
                 )
@@ -96,7 +98,7 @@ class Recipe:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"recipe: unknown field(s) {unknown}; known fields: {sorted(known)}")
+            raise InvalidValueError(f"recipe: unknown field(s) {unknown}; known fields: {sorted(known)}")
         if data.get("eval_epochs") is not None:
             data["eval_epochs"] = tuple(int(e) for e in data["eval_epochs"])
         return cls(**data)
@@ -134,9 +136,9 @@ def select_device(requested: str = "auto", cuda_available: bool | None = None) -
         return "cpu", None
     if requested == "cuda" or requested.startswith("cuda:"):
         if not cuda_available:
-            raise ValueError(f"device={requested!r} was asked for, but no CUDA GPU is available; use device=auto or cpu")
+            raise InvalidValueError(f"device={requested!r} was asked for, but no CUDA GPU is available; use device=auto or cpu")
         return requested, torch.bfloat16
-    raise ValueError(f"device={requested!r} is not understood; expected auto, cpu, cuda or cuda:N")
+    raise InvalidValueError(f"device={requested!r} is not understood; expected auto, cpu, cuda or cuda:N")
 
 
 def _synchronize(device: str) -> None:

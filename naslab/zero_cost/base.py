@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from naslab.errors import NaslabError
 from naslab.spaces import Arch, CategoricalSpace, get_space
 
 Status = Literal["ok", "failed"]
@@ -48,7 +49,7 @@ NETWORK_DEFAULTS: dict[str, dict[str, int]] = {
 }
 
 
-class ZeroCostError(ValueError):
+class ZeroCostError(NaslabError, ValueError):
     """A proxy, space or dataset that cannot be scored; one sentence saying why."""
 
 

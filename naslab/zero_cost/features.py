@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from naslab.errors import InvalidValueError
 from naslab.spaces import CategoricalSpace
 
 PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data"
@@ -45,12 +46,12 @@ def proxy_columns(space: CategoricalSpace, table: str | Path, proxies: Sequence[
     path = resolve_table(table)
     static = _load(str(path))
     if str(static["__space__"]) != space.name:
-        raise ValueError(f"proxy table {path} is of space {str(static['__space__'])!r}, not {space.name!r}")
+        raise InvalidValueError(f"proxy table {path} is of space {str(static['__space__'])!r}, not {space.name!r}")
     out = {}
     for proxy in proxies:
         name = column(proxy)
         if name not in static:
             have = sorted(k[3:] for k in static if k.startswith("zc_") and not k.endswith("_time_s"))
-            raise ValueError(f"proxy table {path} has no {proxy!r} scores; it has {have}")
+            raise InvalidValueError(f"proxy table {path} has no {proxy!r} scores; it has {have}")
         out[proxy] = np.asarray(static[name], dtype=np.float32)
     return out

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from naslab.errors import NaslabError
 
-class SourceFileError(ValueError):
+
+class SourceFileError(NaslabError, ValueError):
     """A published source file is missing, unreadable or not in the expected format."""
 
 
