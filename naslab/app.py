@@ -41,6 +41,10 @@ from naslab.strategies.base import validation_accuracy
 log = logging.getLogger("naslab")
 
 
+# the old name of naslab.benchmarks.registry.open_benchmark, for code written against it
+load_benchmark_cached = open_benchmark
+
+
 class ConfigError(NaslabError, ValueError):
     """A config value is wrong; the message is one sentence for the user."""
 

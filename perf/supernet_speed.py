@@ -53,17 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     from omegaconf import OmegaConf
     from one_shot_digits import CPU_OVERRIDES, METHOD_OVERRIDES, METHODS
 
-    from naslab.app import EMBEDDED_BENCHMARK, load_benchmark_cached
+    from naslab.benchmarks.registry import open_benchmark
     from naslab.one_shot.base import MethodContext
     from naslab.one_shot.search import supernet_step
     from naslab.one_shot.supernet import build_supernet
+    from naslab.paths import EMBEDDED_BENCHMARK
     from naslab.training.data import load_dataset
     from naslab.training.models import build_network, init_replicas
     from naslab.training.trainer import select_device
 
     torch.set_num_threads(1)
     device, amp = select_device(args.device)
-    bench = load_benchmark_cached(EMBEDDED_BENCHMARK)
+    bench = open_benchmark(EMBEDDED_BENCHMARK)
     recipe = bench.attrs["recipe"]
     splits = load_dataset("digits", recipe["train_size"], recipe["val_size"])
     cfg = OmegaConf.load(REPO / "naslab" / "conf" / "one_shot" / "config.yaml")

@@ -137,7 +137,8 @@ def run_one_shot(cfg: DictConfig, out_dir: Path, method_name: str | None = None)
     import torch
 
     from naslab import __version__
-    from naslab.app import _seed, git_commit, git_dirty, load_benchmark_cached, retrain_command
+    from naslab.app import _seed, git_commit, git_dirty, retrain_command
+    from naslab.benchmarks.registry import open_benchmark
     from naslab.evaluators.tabular import TabularEvaluator
     from naslab.one_shot.ranking import supernet_ranking
     from naslab.one_shot.supernet import build_supernet
@@ -162,7 +163,7 @@ def run_one_shot(cfg: DictConfig, out_dir: Path, method_name: str | None = None)
     path = OmegaConf.select(cfg, "benchmark.path")
     if not path:
         raise OneShotError("benchmark.path is not set; a one-shot search needs the benchmark that judges it")
-    benchmark = load_benchmark_cached(path)
+    benchmark = open_benchmark(path)
     if benchmark.space_name != "nb201":
         raise OneShotError(f"the one-shot supernet is of the nb201 space, but {benchmark.label} is of "
                            f"{benchmark.space_name!r}")
