@@ -163,10 +163,7 @@ def _parse_pareto(text: str, path: Any) -> tuple[list[str], list[str], list[list
 
 def read_summary(run_dir: Path) -> Summary:
     path = Path(run_dir) / SUMMARY_FILE
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise RunFolderError(f"{path} is not readable JSON ({exc})") from None
+    data = json.loads(path.read_text())  # a JSONDecodeError: load_runs lists the folder as unreadable
     if not isinstance(data, dict):
         raise RunFolderError(f"{path} should hold a JSON object")
     return Summary.from_dict(data)
