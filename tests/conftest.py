@@ -72,12 +72,21 @@ def contract_knobs() -> dict[str, dict[str, object]]:
 SYNTHETIC_PROXIES = ("synflow", "jacob_cov", "nwot", "snip", "zen", "params", "grad_norm", "fisher", "grasp")
 
 
+def _reads_proxies(name: str) -> bool:
+    """Whether the strategy's config reads a zero-cost proxy table (plain bananas does not)."""
+    from omegaconf import OmegaConf
+
+    from naslab.paths import CONFIG_DIR
+
+    config = CONFIG_DIR / "strategy" / f"{name}.yaml"
+    return config.is_file() and OmegaConf.load(config).get("proxy_table") is not None
+
+
 @pytest.fixture(scope="session")
 def contract_strategy(tmp_path_factory):
     """``(name, space) -> factory`` for :class:`naslab.testing.StrategyContract` subclasses: the
     registered strategy with its config and the knobs above; skipped when its extra is missing.
     A strategy that reads zero-cost proxies gets a synthetic proxy table of the space searched."""
-    import inspect
 
     from naslab import strategies
     from naslab.testing.strategies import write_synthetic_proxy_table
@@ -90,7 +99,7 @@ def contract_strategy(tmp_path_factory):
         if missing:
             pytest.skip(f"strategy {name} needs {missing}: pip install 'naslab[{cls.extra}]'")
         knobs = dict(CONTRACT_KNOBS.get(cls.__name__, {}))
-        if "proxy_table" in inspect.signature(cls).parameters:
+        if _reads_proxies(name):
             if space not in tables:
                 path = tmp_path_factory.mktemp("proxies") / f"{space}_zc.h5"
                 tables[space] = str(write_synthetic_proxy_table(path, space, SYNTHETIC_PROXIES))

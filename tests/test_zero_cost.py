@@ -13,6 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from naslab import strategies  # noqa: E402
 from naslab.runner import Budget, run_search  # noqa: E402
 from naslab.spaces import get_space  # noqa: E402
 from naslab.testing import EvaluatorContract  # noqa: E402
@@ -215,18 +216,14 @@ def test_evaluator_from_a_table_answers_its_scores_and_seconds(small_table, synt
     assert [r.val_acc for r in answers[0]] == pytest.approx(static["zc_params"][scored].tolist())
 
 
-STRATEGY_DIR = REPO / "naslab" / "conf" / "strategy"
-
-
-@pytest.mark.parametrize("name", sorted(p.stem for p in STRATEGY_DIR.glob("*.yaml")))
-def test_every_strategy_searches_with_the_zero_cost_evaluator(name, synthetic_bench, one_torch_thread):
+@pytest.mark.parametrize("name", strategies.available())
+def test_every_strategy_searches_with_the_zero_cost_evaluator(name, synthetic_bench, one_torch_thread,
+                                                              contract_strategy):
     """The strategy contract's core checks with evaluator=zero_cost (a cheap proxy)."""
-    from test_strategy_contract import make_factory
-
     from naslab.evaluators.zero_cost import ZeroCostEvaluator
 
     ev = ZeroCostEvaluator(synthetic_bench, proxy="params", dataset="digits")
-    trajectory = run_search(make_factory(name), ev, seed=0, budget=Budget(queries=24))
+    trajectory = run_search(contract_strategy(name), ev, seed=0, budget=Budget(queries=24))
     assert len(trajectory) == 24
     for arch in trajectory.column("arch"):
         SPACE.from_string(arch)

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from naslab.app import register_resolvers
 from naslab.errors import user_error_message
 from naslab.jobs import run_job, run_sweep_job
+from naslab.logs import hide_reported_on_console
 
 register_resolvers()
 
@@ -30,6 +31,7 @@ def _run(cfg: DictConfig, out_dir: Path, method: str | None) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf/one_shot", config_name="config")
 def main(cfg: DictConfig) -> None:
+    hide_reported_on_console()  # a failed run is reported once, below, not also by the log
     hydra_cfg = HydraConfig.get()
     out_dir, method = Path(hydra_cfg.runtime.output_dir), hydra_cfg.runtime.choices.get("method")
     if hydra_cfg.mode == RunMode.MULTIRUN:

@@ -24,13 +24,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from naslab.errors import InvalidValueError
 from naslab.one_shot.supernet import NUM_EDGES, NUM_OPS, Supernet
 from naslab.spaces.base import CategoricalSpace
 
 Arch = tuple[int, ...]
 
 
-class OneShotError(ValueError):
+class OneShotError(InvalidValueError):
     """A one-shot setting is wrong; the message is one sentence for the user."""
 
 
