@@ -39,20 +39,27 @@ def _ray_jobs() -> list:
 
 
 def test_sharded_build_survives_killed_ray_workers(tmp_path: Path) -> None:
+    # 40 one-class chunks, 20 per shard (shard 0 trains the even chunks, shard 1 the odd ones):
+    # enough that the kill lands mid-shard on a fast machine too (with 2 chunks per shard, a
+    # fast CI machine finished both before the test saw the first one)
     work = tmp_path / "work"
+    classes = 40
     args = [sys.executable, "-m", "naslab.build", "-m", *RAY, *[a for a in TINY if not a.startswith("limit")],
-            "limit_classes=4", "shard=0,1", "num_shards=2", "stage=build", f"output={tmp_path / 'out.h5'}",
+            f"limit_classes={classes}", "shard=0,1", "num_shards=2", "stage=build", f"output={tmp_path / 'out.h5'}",
             f"work_dir={work}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     sweep = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              env={**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_raylet_start_wait_time_s": "120"})
     try:
         deadline = time.monotonic() + 300
-        # each shard has 2 chunks (shard 0: chunks 0 and 2, shard 1: 1 and 3); kill when each wrote one
-        while time.monotonic() < deadline and not all((work / f"chunk-0000{k}.npz").is_file() for k in (0, 1)):
+        victims: list = []
+        # kill once both shards have written a chunk and their Ray jobs are still running
+        while time.monotonic() < deadline and not victims:
             assert sweep.poll() is None, sweep.communicate()[0][-3000:]
-            time.sleep(0.2)
-        victims = _ray_jobs()
+            if all((work / f"chunk-{k:05d}.npz").is_file() for k in (0, 1)):
+                victims = _ray_jobs()
+            time.sleep(0.05)
         assert victims, "no Ray job process found"
+        done_at_kill = len(list(work.glob("chunk-*.npz")))
         for proc in victims:
             proc.send_signal(signal.SIGKILL)
         out, _ = sweep.communicate(timeout=300)
@@ -61,15 +68,16 @@ def test_sharded_build_survives_killed_ray_workers(tmp_path: Path) -> None:
             sweep.kill()
     assert sweep.returncode == 0, out[-3000:]
     logs = "".join(p.read_text() for p in sorted((tmp_path / "sweep").glob("*/build.log")))
-    resumed = [int(n) for n in re.findall(r"shard \d/2: (\d) of 2 chunks already done", logs)]
+    assert done_at_kill < classes, "the build finished before the kill; the test proves nothing"
+    resumed = [int(n) for n in re.findall(r"shard \d/2: (\d+) of 20 chunks already done", logs)]
     assert len(resumed) >= 3 and max(resumed) >= 1, logs  # the jobs ran again and found their chunks
 
     merge = subprocess.run([sys.executable, "-m", "naslab.build", *[a for a in TINY if not a.startswith("limit")],
-                            "limit_classes=4", "num_shards=2", "stage=merge", f"output={tmp_path / 'out.h5'}",
+                            f"limit_classes={classes}", "num_shards=2", "stage=merge", f"output={tmp_path / 'out.h5'}",
                             f"work_dir={work}", f"hydra.run.dir={tmp_path / 'merge'}"],
                            cwd=REPO, capture_output=True, text=True, timeout=300)
     assert merge.returncode == 0, merge.stdout[-2000:] + merge.stderr[-2000:]
     bench = load_benchmark(tmp_path / "out.h5")
-    members = np.isin(bench.space.canonical_ids, np.arange(4))
+    members = np.isin(bench.space.canonical_ids, np.arange(classes))
     assert bench.complete.sum() == members.sum()
     assert np.isfinite(bench.metrics["val_acc"][members]).all()
