@@ -20,6 +20,14 @@ shards as a Hydra multirun on any launcher (joblib, submitit/SLURM, Ray), all po
 at one shared ``work_dir``, then ``stage=merge`` checks that every chunk is there and
 writes the file. Inside one shard, ``workers`` processes (default: one per core) each
 run one thread.
+
+**Kinds.** ``kind=table`` (above) needs an enumerable space; ``kind=sample``
+(:mod:`naslab.build_sample`) trains a uniform sample of any space, with a multi-seed
+subset and extra architectures, through the same journal, shards and merge;
+``kind=auto`` (the default) is ``table`` for an enumerable space, ``sample`` otherwise.
+A plan (:class:`BuildPlan`, :class:`naslab.build_sample.SamplePlan`) says what its
+chunks hold (``num_chunks``, ``chunk_len``, ``chunk_path``, ``train_chunk``, ``merge``);
+everything here is the same for both.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -61,6 +69,9 @@ class BuildPlan:
     chunk_size: int
     data_root: str | None = None
     limit_classes: int | None = None  # build only the first classes (tests, smoke runs)
+
+    kind: ClassVar[str] = "table"
+    unit: ClassVar[str] = "class"
 
     def __post_init__(self) -> None:
         # 0 is not "no limit" (null is): limit_classes=0 used to start the full build
@@ -102,6 +113,18 @@ class BuildPlan:
     def chunk_classes(self, chunk: int) -> range:
         return range(chunk * self.chunk_size, min((chunk + 1) * self.chunk_size, self.num_classes))
 
+    def chunk_len(self, chunk: int) -> int:
+        return len(self.chunk_classes(chunk))
+
+    def chunk_path(self, work_dir: Path, chunk: int) -> Path:
+        return chunk_path(work_dir, chunk)
+
+    def train_chunk(self, splits: Any, chunk: int, device: str = "cpu") -> dict[str, np.ndarray]:
+        return train_chunk(self, splits, chunk, device)
+
+    def merge(self, work_dir: Path, output: Path, manifest: dict[str, Any], splits: Any) -> Path:
+        return merge_table(self, work_dir, output, manifest, splits)
+
 
 def class_representatives(space: Any) -> np.ndarray:
     """Official index of each canonical class's first member, in class-id order."""
@@ -114,8 +137,14 @@ def chunk_path(work_dir: Path, chunk: int) -> Path:
     return work_dir / f"chunk-{chunk:05d}.npz"
 
 
-def done_chunks(work_dir: Path, plan: BuildPlan) -> set[int]:
-    return {k for k in range(plan.num_chunks) if chunk_path(work_dir, k).is_file()}
+def _chunk_file(plan: Any, work_dir: Path, chunk: int) -> Path:
+    # plans of other journals (naslab.zero_cost.table) use the table's names
+    own = getattr(plan, "chunk_path", None)
+    return own(work_dir, chunk) if own is not None else chunk_path(work_dir, chunk)
+
+
+def done_chunks(work_dir: Path, plan: Any) -> set[int]:
+    return {k for k in range(plan.num_chunks) if _chunk_file(plan, work_dir, k).is_file()}
 
 
 def _atomic_write_bytes(path: Path, write: Any) -> None:
@@ -192,23 +221,23 @@ def train_chunk(plan: BuildPlan, splits: Any, chunk: int, device: str = "cpu") -
 def _run_chunk(args: tuple[int, str]) -> tuple[int, int]:
     chunk, work_dir = args
     plan = _WORKER_STATE["plan"]
-    result = train_chunk(plan, _WORKER_STATE["splits"], chunk)
-    _atomic_write_bytes(chunk_path(Path(work_dir), chunk), lambda h: np.savez(h, **result))
-    return chunk, len(result["class_ids"])
+    result = plan.train_chunk(_WORKER_STATE["splits"], chunk)
+    _atomic_write_bytes(plan.chunk_path(Path(work_dir), chunk), lambda h: np.savez(h, **result))
+    return chunk, plan.chunk_len(chunk)
 
 
 def _run_chunk_on_dask(plan: BuildPlan, cwd: str, args: tuple[int, str]) -> tuple[int, int]:
     """:func:`_run_chunk` in a Dask worker, which loads the data once per plan."""
     os.chdir(cwd)  # relative data_root and work_dir mean what they mean to the command
     chunk, work_dir = args
-    if chunk_path(Path(work_dir), chunk).is_file():  # a retry after its worker died: the chunk got written
-        return chunk, len(plan.chunk_classes(chunk))
+    if plan.chunk_path(Path(work_dir), chunk).is_file():  # a retry after its worker died: the chunk got written
+        return chunk, plan.chunk_len(chunk)
     if _WORKER_STATE.get("plan") != plan:
         _init_worker(plan)
     return _run_chunk(args)
 
 
-def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, workers: int,
+def run_shard(plan: Any, work_dir: Path, shard: int, num_shards: int, workers: int,
               executor: str = "local", address: str | None = None) -> int:
     """Train this shard's missing chunks; returns how many chunks it trained.
 
@@ -222,8 +251,8 @@ def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, work
     mine = [k for k in range(plan.num_chunks) if k % num_shards == shard]
     finished = done_chunks(work_dir, plan)
     pending = [k for k in mine if k not in finished]
-    done_classes = sum(len(plan.chunk_classes(k)) for k in mine if k in finished)
-    total_classes = sum(len(plan.chunk_classes(k)) for k in mine)
+    done_classes = sum(plan.chunk_len(k) for k in mine if k in finished)
+    total_classes = sum(plan.chunk_len(k) for k in mine)
     log.info(
         "shard %d/%d: %d of %d chunks already done, %d to train with %d worker(s) -> %s",
         shard, num_shards, len(mine) - len(pending), len(mine), len(pending), workers, work_dir,
@@ -231,7 +260,7 @@ def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, work
     if not pending:
         return 0
     tasks = [(k, str(work_dir)) for k in pending]
-    with progress_bar(total_classes, f"build shard {shard}/{num_shards}", "class", initial=done_classes) as bar:
+    with progress_bar(total_classes, f"build shard {shard}/{num_shards}", plan.unit, initial=done_classes) as bar:
         if executor == "dask":
             from functools import partial
 
@@ -259,9 +288,8 @@ def run_shard(plan: BuildPlan, work_dir: Path, shard: int, num_shards: int, work
 
 
 # ----- merge --------------------------------------------------------------------------
-def merge(plan: BuildPlan, work_dir: Path, output: Path, extra_attrs: dict[str, Any] | None = None) -> Path:
+def merge(plan: Any, work_dir: Path, output: Path) -> Path:
     """Check that every chunk exists and write the benchmark file (deterministic bytes)."""
-    from naslab.benchmarks.tabular import TabularBenchmark, write_benchmark
     from naslab.training.data import load_dataset
 
     missing = sorted(set(range(plan.num_chunks)) - done_chunks(work_dir, plan))
@@ -271,6 +299,15 @@ def merge(plan: BuildPlan, work_dir: Path, output: Path, extra_attrs: dict[str, 
             f"(first: chunk {missing[0]}); run the remaining shards first"
         )
     manifest = json.loads((work_dir / MANIFEST).read_text())
+    r = plan.recipe
+    splits = load_dataset(r.dataset, r.train_size, r.val_size, r.test_size, plan.data_root)
+    return plan.merge(work_dir, output, manifest, splits)
+
+
+def merge_table(plan: BuildPlan, work_dir: Path, output: Path, manifest: dict[str, Any], splits: Any) -> Path:
+    """The full table: each class's training copied to every member of the class."""
+    from naslab.benchmarks.tabular import TabularBenchmark, write_benchmark
+
     space = plan.space
     class_rows: dict[str, np.ndarray] = {}
     for k in range(plan.num_chunks):
@@ -294,7 +331,6 @@ def merge(plan: BuildPlan, work_dir: Path, output: Path, extra_attrs: dict[str, 
         values[built] = per_class[name][ids[built]]
         static[name] = values
     r = plan.recipe
-    splits = load_dataset(r.dataset, r.train_size, r.val_size, r.test_size, plan.data_root)
     attrs: dict[str, Any] = dict(manifest["provenance"])
     attrs.update(
         recipe=r.to_dict(),
@@ -310,8 +346,6 @@ def merge(plan: BuildPlan, work_dir: Path, output: Path, extra_attrs: dict[str, 
             "flops": "multiply-accumulates of one forward pass of one image",
         },
     )
-    if extra_attrs:
-        attrs.update(extra_attrs)
     bench = TabularBenchmark(
         space_name=plan.space_name,
         dataset=r.dataset,
@@ -327,7 +361,25 @@ def merge(plan: BuildPlan, work_dir: Path, output: Path, extra_attrs: dict[str, 
 
 
 # ----- the command line ---------------------------------------------------------------
-def plan_from_config(cfg: Any) -> BuildPlan:
+KINDS = ("auto", "table", "sample")
+
+
+def plan_from_config(cfg: Any) -> Any:
+    """The plan of a build config: a :class:`BuildPlan` or a :class:`~naslab.build_sample.SamplePlan`."""
+    from naslab.spaces import get_space
+    from naslab.spaces.registry import name_of
+
+    space_name = name_of(cfg.space)
+    kind = str(cfg.get("kind") or "auto")
+    if kind not in KINDS:
+        raise BuildError(f"kind={kind!r} is not one of {', '.join(KINDS)}")
+    enumerable = getattr(get_space(space_name), "enumerable", True)
+    if kind == "auto":
+        kind = "table" if enumerable else "sample"
+    if kind == "table" and not enumerable:
+        raise BuildError(
+            f"kind=table trains every architecture, but space {space_name!r} is too large to enumerate; use kind=sample"
+        )
     recipe_fields = dict(cfg.recipe)
     recipe_fields["dataset"] = cfg.dataset
     try:
@@ -337,14 +389,36 @@ def plan_from_config(cfg: Any) -> BuildPlan:
     seeds = tuple(int(s) for s in cfg.seeds)
     if not seeds or len(set(seeds)) != len(seeds):
         raise BuildError(f"seeds={list(seeds)} must be a non-empty list of distinct integers")
+    if kind == "sample":
+        from naslab.build_sample import SamplePlan, read_arch_file
+
+        sample = cfg.get("sample") or {}
+        extra = sample.get("extra_archs")
+        return SamplePlan(
+            space_name=space_name,
+            recipe=recipe,
+            seeds=seeds,
+            chunk_size=cfg.chunk_size,
+            num_archs=sample.get("archs"),
+            multi_seed=sample.get("multi_seed", 0),
+            sample_seed=int(sample.get("seed", 0)),
+            extra_archs=tuple(read_arch_file(get_space(space_name), extra)) if extra else (),
+            data_root=str(cfg.data_root) if cfg.data_root else None,
+        )
     return BuildPlan(
-        space_name=str(cfg.space),
+        space_name=space_name,
         recipe=recipe,
         seeds=seeds,
         chunk_size=cfg.chunk_size,
         data_root=str(cfg.data_root) if cfg.data_root else None,
         limit_classes=cfg.limit_classes,
     )
+
+
+def default_output(plan: Any) -> Path:
+    """``naslab/data/<space>_<dataset>.h5`` for a table, ``..._sample.h5`` for a sample."""
+    suffix = "_sample" if plan.kind == "sample" else ""
+    return Path("naslab") / "data" / f"{plan.space_name}_{plan.recipe.dataset}{suffix}.h5"
 
 
 def default_work_dir(output: Path) -> Path:
@@ -364,7 +438,7 @@ def run(cfg: Any) -> Path | None:
     if cfg.stage not in ("all", "build", "merge"):
         raise BuildError(f"stage={cfg.stage!r} is not one of all, build, merge")
     plan = plan_from_config(cfg)
-    output = Path(cfg.output)
+    output = Path(cfg.output) if cfg.get("output") else default_output(plan)
     work_dir = Path(cfg.work_dir) if cfg.work_dir else default_work_dir(output)
     prepare_work_dir(work_dir, plan, build_command_line())
     if cfg.stage in ("all", "build"):
@@ -386,7 +460,11 @@ def run(cfg: Any) -> Path | None:
         )
         return None
     path = merge(plan, work_dir, output)
-    log.info("wrote %s (%d classes, %d seeds)", path, plan.num_classes, len(plan.seeds))
+    if plan.kind == "sample":
+        log.info("wrote %s (sample of %d archs, %d with %d seeds)", path, plan.num_rows, plan.multi_seed,
+                 len(plan.seeds))
+    else:
+        log.info("wrote %s (%d classes, %d seeds)", path, plan.num_classes, len(plan.seeds))
     return path
 
 

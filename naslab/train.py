@@ -33,11 +33,12 @@ class RetrainError(NaslabError, ValueError):
 
 def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
     from naslab.spaces import get_space
+    from naslab.spaces.registry import name_of
     from naslab.training.data import DATASETS, load_dataset
 
     if cfg.dataset not in DATASETS:
         raise RetrainError(f"unknown dataset {cfg.dataset!r}; expected one of {list(DATASETS)}")
-    space = get_space(str(cfg.space))
+    space = get_space(name_of(cfg.space))
     space.check_trainable()  # one sentence (NotTrainableError) for a space without a network builder
     if OmegaConf.is_missing(cfg, "arch") or cfg.arch is None or str(cfg.arch) in ("", "???"):
         raise RetrainError("no architecture given; pass arch='|nor_conv_3x3~0|+|...|' (an NB201 arch string)")
@@ -70,7 +71,7 @@ def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
             bar.update(epoch - bar.n)
 
         record, model = train_seeds(arch, recipe, splits, [int(cfg.seed)], device=str(cfg.device),
-                                    on_epoch=show, return_model=True)
+                                    on_epoch=show, return_model=True, space=space)
     shape = (arch, recipe.channels, recipe.cells_per_stage, splits.num_classes, splits.in_channels)
     metrics = {
         "arch": space.to_string(arch),
@@ -82,8 +83,8 @@ def retrain(cfg: Any, output_dir: Path) -> dict[str, Any]:
         "epochs": record.epochs,
         "curves": {name: [float(v) for v in values[0]] for name, values in record.metrics.items()},
         "final": {name: float(values[0, -1]) for name, values in record.metrics.items()},
-        "params_m": count_params(*shape),
-        "flops_m": count_flops(*shape, splits.image_size),
+        "params_m": count_params(*shape, space=space),
+        "flops_m": count_flops(*shape, splits.image_size, space=space),
         "wall_s": time.time() - started,
         "status": "failed" if bool(record.diverged[0]) else "ok",
     }

@@ -31,6 +31,8 @@ TINY = [
 def _config(**overrides):
     base = OmegaConf.load(REPO / "naslab" / "conf" / "build.yaml")
     base.pop("hydra")
+    base.pop("defaults")
+    base.space = "nb201"  # what the defaults list selects when Hydra composes it
     dotlist = [o for o in TINY] + [f"{k}={v}" for k, v in overrides.items()]
     return OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
 

@@ -12,7 +12,20 @@ File layout (``FORMAT_VERSION`` 1)::
                         created_by, hardware, source, licence, units (JSON: metric -> unit),
                         description (JSON: metric -> meaning); optional:
                         search_metric (default val_acc), search_direction (max|min),
-                        seed_mode (the evaluator's default: mean|random)
+                        seed_mode (the evaluator's default: mean|random),
+                        kind (table|sample, default table; see below)
+
+Two kinds of file share this layout. A *table* (``kind`` absent or ``table``) has a row
+for every architecture of an enumerable space, in the space's index order. A *sample*
+(``kind=sample``, written by ``python -m naslab.build kind=sample``,
+:mod:`naslab.build_sample`) has a row per *trained* architecture of any space, in any
+order (each row's string names it; strings are distinct), NaN for the seeds a row was
+not trained with (the multi-seed subset has them all), and a ``sample`` attribute
+(JSON: ``uniform``, ``multi_seed``, ``extra`` row counts, ``sample_seed``): rows
+``0 .. uniform-1`` are uniform draws, the first ``multi_seed`` of them trained with
+every seed, the rest extra architectures. A sample cannot answer an arbitrary
+architecture: the tabular evaluator refuses it, a surrogate benchmark fitted on it
+answers any (:mod:`naslab.surrogate_benchmark`).
 
 Well-known metric names: ``val_acc``, ``val_loss``, ``test_acc``, ``test_loss``,
 ``train_acc``, ``train_loss`` (accuracies in percent) and ``train_time_s``, the
@@ -41,6 +54,7 @@ from naslab.spaces import Arch, CategoricalSpace, InvalidArchError
 from naslab.spaces.registry import get_space
 
 FORMAT_VERSION = 1
+KINDS = ("table", "sample")
 ACCURACY_UNIT = "percent"
 KNOWN_UNITS = {
     "val_acc": ACCURACY_UNIT,
@@ -101,6 +115,11 @@ class TabularBenchmark:
         if row is None:
             raise InvalidArchError(f"{arch!r} is not in benchmark {self.label} ({self.num_archs} of the space's archs)")
         return row
+
+    @property
+    def kind(self) -> str:
+        """``table`` (a row per architecture of the space) or ``sample`` (rows = trained architectures)."""
+        return str(self.attrs.get("kind") or "table")
 
     @property
     def label(self) -> str:
@@ -247,22 +266,55 @@ def _validate(bench: TabularBenchmark, label: str) -> None:
             raise BenchmarkFileError(
                 f"{label}: {name} is in {units[name]!r}, naslab expects {expected!r}"
             )
+    if bench.kind not in KINDS:
+        raise BenchmarkFileError(f"{label}: kind is {bench.kind!r}, expected one of {list(KINDS)}")
     space = get_space(bench.space_name)
-    if n != space.size:
+    if bench.kind == "sample":
+        _validate_sample_rows(bench, space, label)
+    elif n != space.size:
         raise BenchmarkFileError(
             f"{label}: {n} archs, but space {bench.space_name!r} has {space.size}"
         )
+    else:
+        _validate_table_rows(bench, space, label)
+    times = bench.metrics.get("train_time_s")
+    if times is not None and bool(np.any(times < 0)):  # NaN compares False: not run is fine
+        row = int(np.flatnonzero(np.any(times < 0, axis=(1, 2)))[0])
+        raise BenchmarkFileError(
+            f"{label}: metrics/train_time_s has negative values (first at row {row}); training times are >= 0 seconds"
+        )
+
+
+def _validate_table_rows(bench: TabularBenchmark, space: CategoricalSpace, label: str) -> None:
     expected = space.all_strings
     if bench.archs != expected:  # every row: swapped rows would silently answer for the wrong arch
         row = next(i for i, (a, b) in enumerate(zip(bench.archs, expected)) if a != b)
         raise BenchmarkFileError(
             f"{label}: row {row} is {bench.archs[row]!r}, expected {expected[row]!r} (the space's index order)"
         )
-    times = bench.metrics.get("train_time_s")
-    if times is not None and bool(np.any(times < 0)):  # NaN compares False: not run is fine
-        row = int(np.flatnonzero(np.any(times < 0, axis=(1, 2)))[0])
+
+
+def _validate_sample_rows(bench: TabularBenchmark, space: CategoricalSpace, label: str) -> None:
+    """Every row names an architecture of the space, each at most once."""
+    seen: set[str] = set()
+    for row, text in enumerate(bench.archs):
+        if text in seen:
+            raise BenchmarkFileError(f"{label}: row {row} repeats architecture {text!r}; a sample's rows are distinct")
+        seen.add(text)
+        try:
+            space.as_arch(text)
+        except InvalidArchError as exc:
+            raise BenchmarkFileError(f"{label}: row {row}: {exc}") from None
+
+
+def require_table(bench: TabularBenchmark, who: str) -> None:
+    """Refuse a sample file where a full table is needed, in one sentence naming what answers it."""
+    if bench.kind == "sample":
         raise BenchmarkFileError(
-            f"{label}: metrics/train_time_s has negative values (first at row {row}); training times are >= 0 seconds"
+            f"{who} needs a full table, but {bench.label} is a sample of space {bench.space_name!r} "
+            f"({bench.num_archs} trained architectures), which cannot answer an arbitrary architecture; "
+            "fit a surrogate benchmark on it (python -m naslab.surrogate_benchmark fit sample=FILE) "
+            "and search that (evaluator=surrogate_benchmark)"
         )
 
 

@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from naslab.benchmarks.tabular import TabularBenchmark
+from naslab.benchmarks.tabular import TabularBenchmark, require_table
 from naslab.errors import InvalidValueError
 from naslab.evaluators.tabular import describe_metric, resolve_test_metric
 from naslab.results import Result
@@ -81,6 +81,7 @@ class SurrogateEvaluator:
             raise InvalidValueError(
                 "evaluator=surrogate wraps a tabular benchmark; set benchmark=<name> or benchmark.path=FILE"
             )
+        require_table(benchmark, "evaluator=surrogate (a surrogate of a full table)")
         if noise not in NOISES:
             raise InvalidValueError(f"surrogate noise must be one of {list(NOISES)}, got {noise!r}")
         if reference not in ("benchmark", "surrogate"):

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from naslab.benchmarks.tabular import TabularBenchmark, seed_mean
+from naslab.benchmarks.tabular import TabularBenchmark, require_table, seed_mean
 from naslab.errors import InvalidValueError
 from naslab.results import Result, failed_result
 from naslab.spaces import Arch
@@ -49,6 +49,7 @@ class TabularEvaluator:
         loss_metric: str | None = None,
     ) -> None:
         b = benchmark
+        require_table(b, "evaluator=tabular")
         seed_mode = seed_mode or b.attrs.get("seed_mode") or "mean"
         if seed_mode not in ("mean", "random"):
             raise InvalidValueError(f"seed_mode must be 'mean' or 'random', got {seed_mode!r}")

@@ -45,6 +45,12 @@ def register(name: str, factory: Callable[[], CategoricalSpace] | str | None = N
     return REGISTRY.register(name, factory, replace=replace)
 
 
+def name_of(value: Any) -> str:
+    """The space a config names: a plain name, or a node of the ``space`` group (``{_target_, name}``)."""
+    name = value.get("name") if hasattr(value, "get") else value
+    return str(name)
+
+
 def available() -> list[str]:
     return REGISTRY.available()
 
