@@ -288,11 +288,26 @@ def run_shard(plan: Any, work_dir: Path, shard: int, num_shards: int, workers: i
 
 
 # ----- merge --------------------------------------------------------------------------
-def merge(plan: Any, work_dir: Path, output: Path) -> Path:
-    """Check that every chunk exists and write the benchmark file (deterministic bytes)."""
+def merge(plan: Any, work_dir: Path, output: Path, partial: bool = False) -> Path:
+    """Check that every chunk exists and write the benchmark file (deterministic bytes).
+
+    ``partial`` (a sample only): merge the chunks finished so far, e.g. to fit a first
+    surrogate while the build goes on; the same finished chunks give the same bytes.
+    """
     from naslab.training.data import load_dataset
 
     missing = sorted(set(range(plan.num_chunks)) - done_chunks(work_dir, plan))
+    if partial and plan.kind != "sample":
+        raise BuildError("partial=true merges part of a sample (kind=sample); a table needs every chunk")
+    if partial:
+        chunks = [k for k in range(plan.num_chunks) if k not in set(missing)]
+        if not chunks:
+            raise BuildError(f"cannot merge {work_dir}: none of its {plan.num_chunks} chunks is finished yet")
+        log.info("partial merge: %d of %d chunks (%d missing)", len(chunks), plan.num_chunks, len(missing))
+        manifest = json.loads((work_dir / MANIFEST).read_text())
+        r = plan.recipe
+        splits = load_dataset(r.dataset, r.train_size, r.val_size, r.test_size, plan.data_root)
+        return plan.merge(work_dir, output, manifest, splits, chunks)
     if missing:
         raise BuildError(
             f"cannot merge {work_dir}: {len(missing)} of {plan.num_chunks} chunks are missing "
@@ -453,13 +468,17 @@ def run(cfg: Any) -> Path | None:
     if cfg.stage == "build":
         return None
     missing = plan.num_chunks - len(done_chunks(work_dir, plan))
-    if missing and cfg.stage == "all" and int(cfg.num_shards) > 1:
+    if missing and cfg.stage == "all" and int(cfg.num_shards) > 1 and not cfg.get("partial", False):
         log.info(
             "shard %s done; %d chunk(s) of other shards still missing, run stage=merge once every shard has finished",
             cfg.shard, missing,
         )
         return None
-    path = merge(plan, work_dir, output)
+    partial = bool(cfg.get("partial", False))
+    if missing and partial:
+        if cfg.stage != "merge":
+            raise BuildError("partial=true is for stage=merge (merge what is finished while shards still train)")
+    path = merge(plan, work_dir, output, partial=partial)
     if plan.kind == "sample":
         log.info("wrote %s (sample of %d archs, %d with %d seeds)", path, plan.num_rows, plan.multi_seed,
                  len(plan.seeds))

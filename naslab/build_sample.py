@@ -169,6 +169,10 @@ class SamplePlan:
         return [part[i:i + size] for part in (uniform, extras) for i in range(0, len(part), size)]
 
     @property
+    def _num_uniform_chunks(self) -> int:
+        return -(-len(self.uniform) // self.chunk_size)
+
+    @property
     def num_chunks(self) -> int:
         return len(self.chunks)
 
@@ -212,12 +216,14 @@ class SamplePlan:
         return out
 
     # ----- merge ---------------------------------------------------------------------
-    def merge(self, work_dir: Path, output: Path, manifest: dict[str, Any], splits: Any) -> Path:
-        """Read every chunk in order and write the sample benchmark (deterministic bytes)."""
+    def merge(self, work_dir: Path, output: Path, manifest: dict[str, Any], splits: Any,
+              chunks: list[int] | None = None) -> Path:
+        """Read the chunks (default: all) in order and write the sample benchmark (deterministic bytes)."""
         from naslab.benchmarks.tabular import TabularBenchmark, write_benchmark
 
+        chunks = list(range(self.num_chunks)) if chunks is None else chunks
         parts: dict[str, list[np.ndarray]] = {}
-        for k in range(self.num_chunks):
+        for k in chunks:
             with np.load(self.chunk_path(work_dir, k)) as data:
                 if data["archs"].tolist() != [a for a, _ in self.chunks[k]]:
                     raise _build_error(
@@ -226,6 +232,8 @@ class SamplePlan:
                 for name in (*METRIC_NAMES, "params", "flops"):
                     parts.setdefault(name, []).append(data[name])
         rows = {name: np.concatenate(values) for name, values in parts.items()}
+        items = [item for k in chunks for item in self.chunks[k]]
+        num_uniform = sum(len(self.chunks[k]) for k in chunks if k < self._num_uniform_chunks)
         r = self.recipe
         attrs: dict[str, Any] = dict(manifest["provenance"])
         attrs.update(
@@ -234,13 +242,14 @@ class SamplePlan:
             seeds=list(self.seeds),
             splits=splits.describe(),
             source=(
-                f"trained by naslab.build kind=sample: {len(self.uniform)} uniform draws of {self.space_name} "
-                f"(sample.seed={self.sample_seed}, distinct canonical classes), the first {self.multi_seed} with "
-                f"all {len(self.seeds)} seeds, the others with seed {self.seeds[0]}; then {len(self.extras)} "
-                "extra architectures with one seed"
+                f"trained by naslab.build kind=sample: {num_uniform} uniform draws of {self.space_name} "
+                f"(sample.seed={self.sample_seed}, distinct canonical classes), the first of the plan's "
+                f"{self.multi_seed} with all {len(self.seeds)} seeds, the others with seed {self.seeds[0]}; then "
+                f"{len(items) - num_uniform} extra architectures with one seed"
+                + ("" if len(chunks) == self.num_chunks else f" (partial merge: {len(chunks)} of {self.num_chunks} chunks)")
             ),
-            sample={"uniform": len(self.uniform), "multi_seed": self.multi_seed, "extra": len(self.extras),
-                    "sample_seed": self.sample_seed},
+            sample={"uniform": num_uniform, "multi_seed": sum(k > 1 for _, k in items),
+                    "extra": len(items) - num_uniform, "sample_seed": self.sample_seed},
             build_command=manifest.get("command", ""),
             description={
                 "val_acc": "validation accuracy after the epoch",
@@ -252,7 +261,7 @@ class SamplePlan:
         bench = TabularBenchmark(
             space_name=self.space_name,
             dataset=r.dataset,
-            archs=[a for chunk in self.chunks for a, _ in chunk],
+            archs=[a for a, _ in items],
             epochs=np.asarray(r.stored_epochs, dtype=np.int32),
             seeds=np.asarray(self.seeds, dtype=np.int32),
             metrics={name: rows[name] for name in METRIC_NAMES},

@@ -117,6 +117,21 @@ def test_shards_merge_to_a_sample_file_with_the_same_bytes_every_time(tmp_path: 
         np.testing.assert_array_equal(one.metrics[name], bench.metrics[name], err_msg=name)
 
 
+def test_partial_merge_writes_the_finished_chunks_only(tmp_path: Path) -> None:
+    out, work = tmp_path / "part.h5", tmp_path / "work-part"
+    build.run(_config(f"output={out}", f"work_dir={work}", "stage=build", "shard=0", "num_shards=2",
+                      "sample.archs=4"))
+    with pytest.raises(build.BuildError, match="2 of 4 chunks are missing"):
+        build.run(_config(f"output={out}", f"work_dir={work}", "stage=merge", "sample.archs=4"))
+    build.run(_config(f"output={out}", f"work_dir={work}", "stage=merge", "partial=true", "sample.archs=4"))
+    bench = load_benchmark(out)
+    uniform = build.plan_from_config(_config("sample.archs=4")).uniform
+    assert bench.archs == [uniform[0], uniform[2]]  # chunks 0 and 2 (shard 0 of 2)
+    assert bench.attrs["sample"] == {"uniform": 2, "multi_seed": 1, "extra": 0, "sample_seed": 0}
+    with pytest.raises(build.BuildError, match="partial=true merges part of a sample"):
+        build.merge(build.plan_from_config(_config("kind=table", "limit_classes=2")), work, out, partial=True)
+
+
 def test_tabular_evaluators_refuse_a_sample_in_one_sentence(tmp_path: Path) -> None:
     from naslab.evaluators.surrogate import SurrogateEvaluator
     from naslab.evaluators.tabular import TabularEvaluator

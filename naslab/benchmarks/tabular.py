@@ -22,8 +22,8 @@ for every architecture of an enumerable space, in the space's index order. A *sa
 order (each row's string names it; strings are distinct), NaN for the seeds a row was
 not trained with (the multi-seed subset has them all), and a ``sample`` attribute
 (JSON: ``uniform``, ``multi_seed``, ``extra`` row counts, ``sample_seed``): rows
-``0 .. uniform-1`` are uniform draws, the first ``multi_seed`` of them trained with
-every seed, the rest extra architectures. A sample cannot answer an arbitrary
+``0 .. uniform-1`` are uniform draws, the rest extra architectures (e.g. visited by
+searches); ``multi_seed`` rows (uniform draws) were trained with every seed. A sample cannot answer an arbitrary
 architecture: the tabular evaluator refuses it, a surrogate benchmark fitted on it
 answers any (:mod:`naslab.surrogate_benchmark`).
 
