@@ -165,6 +165,28 @@ def test_online_predictor_warm_starts_between_cold_fits_at_each_doubling():
         OnlinePredictor(NB201, warm_start_trees=-1)
 
 
+def test_fast_predictions_equal_xgboosts_own_byte_for_byte(synthetic):
+    """The direct C call, the per-model cache and warm refits give XGBoost's inplace_predict numbers."""
+    _, X, y = synthetic
+    model = XGBEnsemble(random_state=3, **FAST_XGB).fit(X[:80], y[:80]).fit_more(X[:120], y[:120], 7, 4)
+    for rows in (X[:1], X[200:237], X[:0]):
+        expected = np.stack([b.inplace_predict(rows) for b in model.boosters_])
+        assert model.predict_margins(rows).tobytes() == expected.tobytes()
+
+    predictor = OnlinePredictor(NB201, "xgb", "onehot", regressor_options=FAST_XGB, warm_start_trees=5)
+    for step in range(40):
+        predictor.observe(NB201.arch(7 * step), float(step % 5))
+    archs = [NB201.arch(i) for i in (3, 1, 3, 500, 9000)]  # a repeat within one call
+    for seed in (1, 2):  # a cold fit, then a warm one: the cache must not outlive its model
+        predictor.fit(seed)
+        first = predictor.predict(archs[:2])
+        mean, std = predictor.predict(archs)  # two of them cached now
+        x = predictor.features[NB201.indices(np.asarray(archs))]
+        expected_mean, expected_std = predictor.model.predict(x, return_std=True)
+        assert mean.tobytes() == expected_mean.tobytes() and std.tobytes() == expected_std.tobytes()
+        assert first[0].tobytes() == expected_mean[:2].tobytes()
+
+
 @pytest.mark.parametrize("name", ["rf", "gp", "mlp", "gbr"])
 def test_stand_in_regressors_give_mean_and_std_deterministically(name, synthetic):
     _, X, y = synthetic
