@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from naslab.errors import NaslabError
+from naslab.build_sample import BuildError
 from naslab.files import publish
 from naslab.progress import progress_bar
 from naslab.training.trainer import METRIC_NAMES, Recipe
@@ -55,8 +55,6 @@ MANIFEST = "manifest.json"
 _WORKER_STATE: dict[str, Any] = {}
 
 
-class BuildError(NaslabError, ValueError):
-    """A build that cannot start or cannot be merged, with one sentence saying why."""
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,11 @@ log = logging.getLogger("naslab.build")
 MAX_DRAWS_PER_ARCH = 10
 
 
-def _build_error(message: str) -> NaslabError:
-    from naslab.build import BuildError
+class BuildError(NaslabError, ValueError):
+    """A build (table or sample) that cannot start or cannot be merged, with one sentence saying why.
 
-    return BuildError(message)
+    Defined here, below :mod:`naslab.build` (which re-exports it), so both build kinds raise one type.
+    """
 
 
 def draw_uniform(space: Any, count: int, seed: int) -> list[str]:
@@ -60,7 +61,7 @@ def draw_uniform(space: Any, count: int, seed: int) -> list[str]:
     limit = MAX_DRAWS_PER_ARCH * count + 1000
     while len(out) < count:
         if draws >= limit:
-            raise _build_error(
+            raise BuildError(
                 f"sample.archs={count}: {draws} uniform draws of space {space.name!r} found only {len(out)} "
                 "distinct architectures; lower sample.archs (or build the full table, kind=table)"
             )
@@ -79,7 +80,7 @@ def read_arch_file(space: Any, path: str | Path) -> list[str]:
 
     path = Path(path)
     if not path.is_file():
-        raise _build_error(f"sample.extra_archs={path} does not exist; expected a file of arch strings, one a line")
+        raise BuildError(f"sample.extra_archs={path} does not exist; expected a file of arch strings, one a line")
     out = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         text = line.strip()
@@ -88,7 +89,7 @@ def read_arch_file(space: Any, path: str | Path) -> list[str]:
         try:
             out.append(space.to_string(space.as_arch(text)))
         except (InvalidArchError, ValueError) as exc:
-            raise _build_error(f"{path} line {number}: {exc}") from None
+            raise BuildError(f"{path} line {number}: {exc}") from None
     return out
 
 
@@ -114,11 +115,11 @@ class SamplePlan:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 name = key if key == "chunk_size" else "sample." + {"num_archs": "archs"}.get(key, key)
-                raise _build_error(f"{name}={value} must be a whole number >= {low}")
+                raise BuildError(f"{name}={value} must be a whole number >= {low}")
         if self.multi_seed > self.num_archs:
-            raise _build_error(f"sample.multi_seed={self.multi_seed} exceeds sample.archs={self.num_archs}")
+            raise BuildError(f"sample.multi_seed={self.multi_seed} exceeds sample.archs={self.num_archs}")
         if self.multi_seed and len(self.seeds) < 2:
-            raise _build_error(
+            raise BuildError(
                 f"sample.multi_seed={self.multi_seed} needs at least 2 seeds to measure noise, got seeds={list(self.seeds)}"
             )
 
@@ -226,7 +227,7 @@ class SamplePlan:
         for k in chunks:
             with np.load(self.chunk_path(work_dir, k)) as data:
                 if data["archs"].tolist() != [a for a, _ in self.chunks[k]]:
-                    raise _build_error(
+                    raise BuildError(
                         f"{self.chunk_path(work_dir, k)} holds architectures other than chunk {k}'s; delete it and resume"
                     )
                 for name in (*METRIC_NAMES, "params", "flops"):

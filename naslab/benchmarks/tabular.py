@@ -310,11 +310,15 @@ def _validate_sample_rows(bench: TabularBenchmark, space: CategoricalSpace, labe
 def require_table(bench: TabularBenchmark, who: str) -> None:
     """Refuse a sample file where a full table is needed, in one sentence naming what answers it."""
     if bench.kind == "sample":
+        then = (
+            "it holds a surrogate model: search it with evaluator=surrogate_benchmark"
+            if bench.attrs.get("surrogate_model")
+            else "fit a surrogate benchmark on it (python -m naslab.surrogate_benchmark fit sample=FILE output=MODEL) "
+            "and search that (evaluator=surrogate_benchmark)"
+        )
         raise BenchmarkFileError(
             f"{who} needs a full table, but {bench.label} is a sample of space {bench.space_name!r} "
-            f"({bench.num_archs} trained architectures), which cannot answer an arbitrary architecture; "
-            "fit a surrogate benchmark on it (python -m naslab.surrogate_benchmark fit sample=FILE) "
-            "and search that (evaluator=surrogate_benchmark)"
+            f"({bench.num_archs} trained architectures), which cannot answer an arbitrary architecture; {then}"
         )
 
 

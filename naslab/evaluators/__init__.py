@@ -17,6 +17,7 @@ REGISTRY: Registry[Any] = Registry(
     {
         "budget_ignoring": "naslab.evaluators.budget_ignoring:BudgetIgnoringEvaluator",
         "surrogate": "naslab.evaluators.surrogate:SurrogateEvaluator",
+        "surrogate_benchmark": "naslab.evaluators.surrogate_benchmark:SurrogateBenchmarkEvaluator",
         "tabular": "naslab.evaluators.tabular:TabularEvaluator",
         "train": "naslab.evaluators.train:TrainEvaluator",
         "zero_cost": "naslab.evaluators.zero_cost:ZeroCostEvaluator",
