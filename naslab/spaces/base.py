@@ -11,6 +11,7 @@ canonical (isomorphism-invariant) key.
 from __future__ import annotations
 
 import importlib
+import math
 from abc import ABC, abstractmethod
 from functools import cached_property
 from typing import Any
@@ -31,6 +32,10 @@ class InvalidArchError(NaslabError, ValueError):
     """An architecture (string or decision vector) that is not in the space; one sentence."""
 
 
+class NotEnumerableError(NaslabError, ValueError):
+    """Something needs every architecture of a space, or its index order, and the space is too big."""
+
+
 class CategoricalSpace(ABC):
     """A space of decision vectors with a fixed number of choices per decision.
 
@@ -38,10 +43,20 @@ class CategoricalSpace(ABC):
     ``index`` is the position in the space's official order (which may be a
     permutation of ranks, as for NAS-Bench-201). Subclasses define the names and
     the order; everything a strategy needs is implemented here once.
+
+    A space larger than :attr:`enumeration_limit` (the DARTS cell space, ~1e18) is not
+    :attr:`enumerable`: sampling, mutation, crossover, neighbours, encodings, the
+    canonical key and strings work as for any space, but everything that needs index
+    order or a row per architecture (``all_archs``, ``all_strings``, ``index``,
+    ``index_of``, ``indices``, ``arch``, ``rank_of_index``, ``canonical_ids``) raises
+    :class:`NotEnumerableError` in one sentence instead of allocating the space.
     """
 
     name: str
     cardinalities: tuple[int, ...]
+    enumeration_limit: int = 10_000_000
+    """Spaces with more architectures than this are not enumerable (a table of 1e7 rows of
+    int8 decisions is already ~100 MB); a subclass may lower or raise it."""
 
     # ----- what a concrete space describes -------------------------------------------
     @abstractmethod
@@ -67,7 +82,22 @@ class CategoricalSpace(ABC):
 
     @cached_property
     def size(self) -> int:
-        return int(np.prod(self.cardinalities, dtype=np.int64))
+        # a Python int: the product of a large space's cardinalities overflows int64
+        return math.prod(int(c) for c in self.cardinalities)
+
+    @property
+    def enumerable(self) -> bool:
+        """Whether the space is small enough for index order and a row per architecture."""
+        return self.size <= self.enumeration_limit
+
+    def require_enumerable(self, what: str) -> None:
+        """Raise :class:`NotEnumerableError` (one sentence naming ``what``) if the space is too big."""
+        if not self.enumerable:
+            raise NotEnumerableError(
+                f"{what} needs every architecture of search space {self.name!r} (or its index order), but it "
+                f"has {self.size:.3g} architectures, more than can be enumerated ({self.enumeration_limit:,}); "
+                "use what works on any space (sampling, mutation, encodings, a sampled or surrogate benchmark)"
+            )
 
     @cached_property
     def _radix(self) -> np.ndarray:
@@ -79,6 +109,7 @@ class CategoricalSpace(ABC):
 
     @cached_property
     def rank_of_index(self) -> np.ndarray:
+        self.require_enumerable("the index order")
         ranks = np.asarray(self._rank_of_index(), dtype=np.int64)
         if sorted(ranks.tolist()) != list(range(self.size)):
             raise ValueError(f"{self.name}: the index order is not a permutation of the space")
@@ -87,6 +118,7 @@ class CategoricalSpace(ABC):
 
     @cached_property
     def index_of_rank(self) -> np.ndarray:
+        self.require_enumerable("the index order")
         inverse = np.empty(self.size, dtype=np.int64)
         inverse[self.rank_of_index] = np.arange(self.size, dtype=np.int64)
         inverse.setflags(write=False)
@@ -95,6 +127,7 @@ class CategoricalSpace(ABC):
     @cached_property
     def all_archs(self) -> np.ndarray:
         """``[size, num_decisions]`` int8 array; row ``i`` is the arch with index ``i``."""
+        self.require_enumerable("all_archs")
         ranks = self.rank_of_index
         cards = np.asarray(self.cardinalities, dtype=np.int64)
         vectors = (ranks[:, None] // self._radix[None, :]) % cards[None, :]
@@ -105,6 +138,7 @@ class CategoricalSpace(ABC):
     @cached_property
     def all_strings(self) -> list[str]:
         """The string of every architecture, in index order (a benchmark's ``/archs``)."""
+        self.require_enumerable("all_strings")
         # .tolist() converts to Python ints in C: 2.8x faster than int() per element (NB201:
         # 30 vs 85 ms), and every NB201 benchmark load checks its rows against this list
         return [self.to_string(tuple(row)) for row in self.all_archs.tolist()]
@@ -145,6 +179,7 @@ class CategoricalSpace(ABC):
     @cached_property
     def _index_by_arch(self) -> dict[Arch, int]:
         # a dict lookup of a small tuple is ~10x faster than computing the rank
+        self.require_enumerable("an architecture's index")
         return {tuple(row): i for i, row in enumerate(self.all_archs.tolist())}
 
     def index(self, arch: Arch) -> int:
@@ -164,6 +199,7 @@ class CategoricalSpace(ABC):
 
     def arch(self, index: int) -> Arch:
         """Decision vector of the architecture with official ``index``."""
+        self.require_enumerable("an architecture by index")
         if not 0 <= int(index) < self.size:
             raise InvalidValueError(f"{self.name}: index {index} is outside 0..{self.size - 1}")
         return tuple(int(v) for v in self.all_archs[int(index)])
@@ -295,6 +331,7 @@ class CategoricalSpace(ABC):
         Ids are numbered by the first official index at which a class appears, so the
         array is a pure function of the space.
         """
+        self.require_enumerable("canonical_ids")
         seen: dict[str, int] = {}
         ids = np.empty(self.size, dtype=np.int32)
         for i, row in enumerate(self.all_archs.tolist()):

@@ -25,6 +25,7 @@ REGISTRY: CachedRegistry[CategoricalSpace] = CachedRegistry(
         "nas_bench_graph_proteins": "naslab.spaces.registry:_nas_bench_graph_proteins",
         "tnb101_micro": "naslab.spaces.transnas:TNB101MicroSpace",
         "tnb101_macro": "naslab.spaces.transnas:TNB101MacroSpace",
+        "darts": "naslab.spaces.darts:DartsSpace",
     },
 )
 

@@ -8,7 +8,10 @@ once; crossover takes each decision from a parent; every encoding the space decl
 has one named float32 column per feature; sampling covers the space.
 
 Checks that look at every architecture run on all of them when the space is small
-(``exhaustive_limit``), else on a seeded sample of ``num_samples``.
+(``exhaustive_limit``), else on a seeded sample of ``num_samples``. A space that is not
+:attr:`~naslab.spaces.CategoricalSpace.enumerable` (DARTS, ~1e18) must instead refuse
+everything index-based in one sentence (:class:`~naslab.spaces.base.NotEnumerableError`),
+and every other check runs on samples.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 import pytest
 
 from naslab.spaces import CategoricalSpace
+from naslab.spaces.base import NotEnumerableError
 
 
 class SpaceContract:
@@ -36,7 +40,7 @@ class SpaceContract:
 
     @staticmethod
     def archs(space: CategoricalSpace, limit: int, num_samples: int) -> list[tuple[int, ...]]:
-        if space.size <= limit:
+        if space.enumerable and space.size <= limit:
             return [space.arch(i) for i in range(space.size)]
         rng = np.random.default_rng(0)
         return [space.sample(rng) for _ in range(num_samples)]
@@ -65,7 +69,7 @@ class SpaceContract:
             assert "\n" not in str(info.value) and repr(bad) in str(info.value)
 
     def test_validate_refuses_what_is_not_in_the_space(self, space):
-        arch = space.arch(0)
+        arch = space.sample(np.random.default_rng(0))
         too_big = (space.cardinalities[0], *arch[1:])
         for bad in (arch[:-1], (*arch, 0), too_big, (-1, *arch[1:])):
             with pytest.raises(ValueError):
@@ -73,6 +77,17 @@ class SpaceContract:
         assert space.validate([int(v) for v in arch]) == arch
 
     def test_index_order(self, space):
+        if not space.enumerable:
+            arch = space.sample(np.random.default_rng(0))
+            for needs_every_arch in (
+                lambda: space.all_archs, lambda: space.all_strings, lambda: space.index(arch),
+                lambda: space.index_of(space.to_string(arch)), lambda: space.indices(np.array([arch])),
+                lambda: space.arch(0), lambda: space.rank_of_index, lambda: space.canonical_ids,
+            ):
+                with pytest.raises(NotEnumerableError) as info:
+                    needs_every_arch()
+                assert "\n" not in str(info.value) and space.name in str(info.value)
+            return
         ranks = space.rank_of_index
         assert sorted(ranks.tolist()) == list(range(space.size))
         archs = self._archs(space)
@@ -88,7 +103,7 @@ class SpaceContract:
         keys = [space.canonical(a) for a in archs]
         assert all(isinstance(k, str) for k in keys)
         assert keys == [space.canonical(tuple(a)) for a in archs], "the key is not deterministic"
-        if space.size <= self.exhaustive_limit:
+        if space.enumerable and space.size <= self.exhaustive_limit:
             ids = space.canonical_ids
             assert ids.shape == (space.size,)
             first_seen: dict[int, int] = {}
