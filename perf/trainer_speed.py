@@ -16,6 +16,16 @@ slower there; perf/threads_speed.py compares the settings on small work items).
 Prints trainings/s (one architecture x one seed), architectures/s (all seeds) and the
 ratio fast / best plain. If a CUDA GPU is present it also times both trainers there.
 The machine may be shared: compare the ratio, measured in the same run.
+
+``--flops`` instead measures the fast trainer against the machine, in this process on
+one thread: a float32 matmul (the peak) and a grouped 3x3 conv2d forward+backward of
+the recipe's first-stage shape (all seeds as groups, channels-last: the floor of the
+trainer's main kernel) as GFLOP/s, then one ``train_seeds`` of the all-3x3 cell (the
+largest) with its FLOPs counted from :func:`naslab.training.models.count_flops`
+(training 3 x forward, 2 FLOPs per multiply-accumulate; evaluation = precise-BN pass
+over the training images + validation + test where the recipe tests): achieved GFLOP/s
+as a fraction of both, and the share of the wall time that evaluation takes (the stored
+``train_time_s`` leaves it out).
 """
 
 from __future__ import annotations
@@ -78,13 +88,86 @@ def _timed_pool(processes: int, threads: int, job, tasks) -> tuple[float, list[f
         return time.perf_counter() - started, out
 
 
+def _gflops(fn, flops: float, min_seconds: float = 1.0) -> float:
+    fn()  # warm-up: oneDNN picks and caches its kernels
+    calls, started = 0, time.perf_counter()
+    while time.perf_counter() - started < min_seconds:
+        fn()
+        calls += 1
+    return flops * calls / (time.perf_counter() - started) / 1e9
+
+
+def flops_report(repeats: int) -> None:
+    """The fast trainer's FLOP/s against a matmul and a grouped conv of the recipe, one thread."""
+    import torch
+
+    from naslab.spaces.nb201 import OPS
+    from naslab.training.models import count_flops
+    from naslab.training.trainer import train_seeds
+
+    _init(1)
+    recipe, splits = _STATE["recipe"], _STATE["splits"]
+    seeds = tuple(range(6))
+    r = len(seeds)
+    a = torch.randn(512, 512)
+    c, hw, b = recipe.channels, splits.image_size, recipe.batch_size
+    layer = torch.nn.Conv2d(r * c, r * c, 3, padding=1, groups=r, bias=False).to(memory_format=torch.channels_last)
+    x = torch.randn(b, r * c, hw, hw).contiguous(memory_format=torch.channels_last).requires_grad_()
+    grad = torch.randn(b, r * c, hw, hw).contiguous(memory_format=torch.channels_last)
+    # alternated with the trainings below, so that drifting load hits each alike (medians)
+    peaks, convs = [], []
+
+    def baselines() -> None:
+        peaks.append(_gflops(lambda: a @ a, 2 * 512**3))
+        convs.append(_gflops(lambda: layer(x).backward(grad), 3 * 2 * b * r * c * hw * hw * c * 9))
+
+    arch = (OPS.index("nor_conv_3x3"),) * 6
+    macs = 1e6 * count_flops(arch, recipe.channels, recipe.cells_per_stage, splits.num_classes,
+                             splits.in_channels, splits.image_size)
+    n_train, n_val, n_test = len(splits.train_y), len(splits.val_y), len(splits.test_y)
+    evaluated = recipe.stored_epochs
+    eval_images = sum(n_val + (n_test if recipe.tests_at(e) else 0) + (n_train if recipe.precise_bn else 0)
+                      for e in evaluated)
+    train_flops = r * 3 * 2 * macs * n_train * recipe.epochs
+    eval_flops = r * 2 * macs * eval_images
+    train_seeds(arch, recipe, splits, seeds, device="cpu")  # warm-up
+    walls, trains = [], []
+    for _ in range(repeats):
+        baselines()
+        started = time.perf_counter()
+        record = train_seeds(arch, recipe, splits, seeds, device="cpu")
+        walls.append(time.perf_counter() - started)
+        trains.append(float(record.metrics["train_time_s"][0, -1]) * r)  # stored per replica
+    baselines()
+    wall, train = float(np.median(walls)), float(np.median(trains))
+    peak, conv_floor = float(np.median(peaks)), float(np.median(convs))
+    achieved = (train_flops + eval_flops) / wall / 1e9
+    in_training = train_flops / train / 1e9
+    print(f"one thread, load average {os.getloadavg()[0]:.2f}; medians of {repeats} trainings and {repeats + 1} baselines")
+    print(f"  float32 matmul 512x512:                         {peak:7.1f} GFLOP/s (peak)")
+    print(f"  grouped conv2d 3x3 fwd+bwd [{b}, {r}x{c}, {hw}x{hw}], {r} groups: {conv_floor:7.1f} GFLOP/s (floor)")
+    print(f"  all-3x3 cell, {r} seeds as replicas: {train_flops / 1e9:.1f} GFLOP training + {eval_flops / 1e9:.1f} GFLOP "
+          f"evaluation in {wall:.2f} s ({train:.2f} s training)")
+    print(f"  fast trainer overall: {achieved:.1f} GFLOP/s = {achieved / peak:.2f} of the matmul, "
+          f"{achieved / conv_floor:.2f} of the grouped conv")
+    print(f"  training steps alone: {in_training:.1f} GFLOP/s = {in_training / peak:.2f} of the matmul, "
+          f"{in_training / conv_floor:.2f} of the grouped conv")
+    print(f"  evaluation: {1 - train / wall:.0%} of the wall time ({eval_flops / (train_flops + eval_flops):.0%} of the FLOPs)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="plain vs fast trainer speed")
     parser.add_argument("--archs", type=int, default=12)
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--multithread", action="store_true",
                         help="also time the plain loop in 1 process x all cores' threads (slow under load)")
+    parser.add_argument("--flops", action="store_true",
+                        help="only the FLOP/s report: fast trainer vs matmul and grouped conv, one thread")
+    parser.add_argument("--repeats", type=int, default=3, help="trainings timed by --flops")
     args = parser.parse_args()
+    if args.flops:
+        flops_report(args.repeats)
+        return
     from naslab.spaces import get_space
 
     space = get_space("nb201")
