@@ -427,6 +427,12 @@ def heldout_evaluation(data: SampleData, space: Any, family: str = "xgb", encodi
     rng = np.random.default_rng(seed)
     held = np.sort(rng.choice(full, size=max(3, int(round(fraction * full.size))), replace=False))
     train = np.setdiff1d(np.arange(len(data.archs)), held)
+    left = int((counts[train] > 0).sum())
+    if left < 10:
+        raise SurrogateModelError(
+            f"held-out evaluation: holding out {held.size} architectures leaves {left} with a result to fit on; "
+            "the surrogate needs at least 10 (train a bigger sample or hold out a smaller fraction)"
+        )
     model = fit(data.subset(train), space, family, encoding, seed, **fit_options)
     pred = model.predict([data.archs[i] for i in held])["val"]
     values = data.val[held]
