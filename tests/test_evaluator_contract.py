@@ -53,3 +53,19 @@ class TestTrainEvaluator(EvaluatorContract):
         recipe = {"train_size": 32, "val_size": 32, "test_size": 32, "epochs": 2, "eval_epochs": [1, 2],
                   "batch_size": 16, "channels": 4, "test_every_epoch": True}
         return TrainEvaluator(recipe=recipe, cache_path=tmp_path_factory.mktemp("train") / "cache.h5", device="cpu")
+
+
+class TestSurrogateBenchmarkEvaluator(EvaluatorContract):
+    @pytest.fixture(scope="class", params=["none", "seed"])
+    def evaluator(self, request, tmp_path_factory):
+        pytest.importorskip("xgboost")
+        from naslab.benchmarks.sample import sample_of_table
+        from naslab.benchmarks.tabular import load_benchmark
+        from naslab.evaluators.surrogate_benchmark import SurrogateBenchmarkEvaluator
+        from naslab.paths import PACKAGE_DIR
+        from naslab.surrogates import benchmark_model as bm
+
+        sample = sample_of_table(load_benchmark(PACKAGE_DIR / "data" / "nb201_digits.h5"), 120, 20, seed=0)
+        model = bm.fit(bm.SampleData.of(sample), sample.space, "xgb", seed=0, num_members=2, num_trees=20)
+        path = bm.write_model(tmp_path_factory.mktemp("sb") / "model.h5", model, sample)
+        return SurrogateBenchmarkEvaluator(load_benchmark(path), noise=request.param)

@@ -99,11 +99,19 @@ def test_the_evaluator_draws_noise_from_the_trial_seed(model_file) -> None:
     exact = mean.evaluate(arch)
     assert exact.predicted and exact.val_acc == mean.evaluate(arch, trial_seed=9).val_acc
     assert exact.cost_s > 0 and mean.reference_test_acc(arch) == exact.test_acc
-    draws = np.array([noisy.evaluate(arch, trial_seed=s).val_acc for s in range(400)])
+    draws = np.array([noisy.evaluate(arch, trial_seed=s).val_acc for s in range(12)])
     assert noisy.evaluate(arch, trial_seed=5).val_acc == draws[5]
+    # one of six virtual trainings per arch (the sample's seeds), like a table's seed_mode random
+    np.testing.assert_array_equal(draws[:6], draws[6:])
+    assert len(set(draws[:6])) == 6
+    many = SurrogateBenchmarkEvaluator(bench, noise="seed", virtual_seeds=400)
+    draws = np.array([many.evaluate(arch, trial_seed=s).val_acc for s in range(400)])
     noise = mean.model.predict([bench.space.from_string(arch)])["noise"][0]
     assert noise > 0 and draws.std() == pytest.approx(noise, rel=0.2)
     assert draws.mean() == pytest.approx(exact.val_acc, abs=4 * noise / 20)
+    other_arch = bench.archs[4]
+    assert many.evaluate(other_arch, trial_seed=0).val_acc - mean.evaluate(other_arch).val_acc != pytest.approx(
+        draws[0] - exact.val_acc)  # each arch has its own draws
     assert noisy.best_test_acc() == pytest.approx(max(mean.reference_test_acc(a) for a in bench.archs))
     assert "negative where a search beats" in noisy.metric_sources()["regret"]
     # any architecture of the space, not only the sample's
