@@ -4,7 +4,10 @@ NB201's planted optimum) beating random search.
 
 The whole contract runs on NB201 by default and on every other registered space with
 ``-m slow`` (about four more minutes); by default every strategy still searches every
-registered space once, reproducibly.
+registered space once, reproducibly. Spaces too big to tabulate (DARTS, ~1e18) are
+searched through the synthetic function computed per query, by default with the whole
+contract: every strategy except those that read a zero-cost proxy table (one score per
+architecture), which must refuse such a space in one sentence.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ if not hasattr(spaces, "available"):
 
 from naslab import strategies  # noqa: E402
 from naslab.runner import Budget, run_search
+from naslab.errors import NaslabError
 from naslab.testing import StrategyContract
-from naslab.testing.strategies import CheckingEvaluator, synthetic_benchmark
+from naslab.testing.strategies import contract_evaluator
 
-# spaces too big to tabulate (DARTS) have no synthetic table; they get their own suite below
-OTHER_SPACES = [s for s in spaces.available() if s != "nb201" and spaces.get(s).enumerable]
+OTHER_SPACES = [s for s in spaces.available() if s != "nb201"]
+UNTABULATED = [s for s in spaces.available() if not spaces.get(s).enumerable]  # DARTS
+# proxy tables hold one score per architecture of an enumerable space
+PROXY_READERS = ("bananas_zero_cost", "zero_cost_warm_start")
 
 
 class TestRegisteredStrategies(StrategyContract):
@@ -32,16 +38,38 @@ class TestRegisteredStrategies(StrategyContract):
     def strategy_factory(self, request, space, contract_strategy):
         return contract_strategy(request.param, space)
 
-    @pytest.fixture(params=["nb201", *(pytest.param(s, marks=pytest.mark.slow) for s in OTHER_SPACES)])
+    @pytest.fixture(params=["nb201", *(pytest.param(s, marks=pytest.mark.slow) for s in OTHER_SPACES
+                                       if s not in UNTABULATED)])
     def space(self, request):
         return request.param
+
+
+class TestStrategiesOnSpacesTooBigToTabulate(StrategyContract):
+    @pytest.fixture(params=[s for s in strategies.available() if s not in PROXY_READERS])
+    def strategy_factory(self, request, space, contract_strategy):
+        return contract_strategy(request.param, space)
+
+    @pytest.fixture(params=UNTABULATED)
+    def space(self, request):
+        return request.param
+
+
+@pytest.mark.parametrize("space", UNTABULATED)
+@pytest.mark.parametrize("name", PROXY_READERS)
+def test_proxy_readers_refuse_a_space_too_big_to_tabulate(name, space, tmp_path):
+    factory = strategies.factory(name, proxy_table=str(tmp_path / "any_zc.h5"))
+    with pytest.raises(NaslabError) as info:
+        run_search(factory, contract_evaluator(space), seed=0, budget=Budget(queries=5))
+    assert "zero-cost proxy table" in str(info.value) and space in str(info.value) and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("space", OTHER_SPACES)
 @pytest.mark.parametrize("name", strategies.available())
 def test_every_strategy_searches_every_registered_space(name, space, contract_strategy):
+    if space in UNTABULATED and name in PROXY_READERS:
+        pytest.skip("reads a proxy table: refuses the space (test_proxy_readers_refuse_...)")
     factory = contract_strategy(name, space)
-    evaluator = CheckingEvaluator(synthetic_benchmark(space, failed_fraction=0.1))
+    evaluator = contract_evaluator(space, failed_fraction=0.1, checking=True)
     runs = [run_search(factory, evaluator, seed=3, budget=Budget(queries=24), num_workers=2) for _ in range(2)]
     assert len(runs[0]) == len(evaluator.proposals) // 2 == 24
     assert runs[0].rows == runs[1].rows

@@ -271,6 +271,11 @@ def _validate(bench: TabularBenchmark, label: str) -> None:
     space = get_space(bench.space_name)
     if bench.kind == "sample":
         _validate_sample_rows(bench, space, label)
+    elif not space.enumerable:
+        raise BenchmarkFileError(
+            f"{label}: a full table of space {bench.space_name!r} cannot exist ({space.size:.3g} architectures); "
+            "a file of it must be kind=sample"
+        )
     elif n != space.size:
         raise BenchmarkFileError(
             f"{label}: {n} archs, but space {bench.space_name!r} has {space.size}"
@@ -309,6 +314,11 @@ def _validate_sample_rows(bench: TabularBenchmark, space: CategoricalSpace, labe
 
 def require_table(bench: TabularBenchmark, who: str) -> None:
     """Refuse a sample file where a full table is needed, in one sentence naming what answers it."""
+    if bench.kind != "sample" and not bench.space.enumerable:
+        raise BenchmarkFileError(
+            f"{who} needs a full table, but space {bench.space_name!r} is too big to tabulate "
+            f"({bench.space.size:.3g} architectures); search a surrogate benchmark of it (evaluator=surrogate_benchmark)"
+        )
     if bench.kind == "sample":
         then = (
             "it holds a surrogate model: search it with evaluator=surrogate_benchmark"

@@ -64,6 +64,8 @@ class TrainEvaluator:
             self.recipe = Recipe.from_mapping(fields)
         self.space = get_space(space)
         self.space.check_trainable()
+        # its cache is a table with a row per architecture (and trains one per canonical class)
+        self.space.require_enumerable("evaluator=train")
         self.space_name = space
         self.dataset = dataset
         self.seeds = tuple(int(s) for s in seeds)

@@ -89,6 +89,30 @@ def _decisions_of(cell: Cell) -> Arch:
     return tuple(out)
 
 
+# vectorised decoding: per node i >= 1, the (lower, higher) input of each pair decision
+_PAIR_LO = [np.array([p[0] for p in PAIRS[i]]) for i in range(NUM_NODES)]
+_PAIR_HI = [np.array([p[1] for p in PAIRS[i]]) for i in range(NUM_NODES)]
+# _EDGE_TABLE[i, j]: position of edge j -> node i in EDGES (-1 where node i cannot read j)
+_EDGE_TABLE = np.full((NUM_NODES, NUM_INPUTS + NUM_NODES), -1, dtype=np.int64)
+for (_j, _i), _k in _EDGE_POSITION.items():
+    _EDGE_TABLE[_i, _j] = _k
+
+
+def _node_arrays(archs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(lower input, its op, higher input, its op) of every node, each ``[n, cells, nodes]``."""
+    n = len(archs)
+    cells = archs.reshape(n, len(CELLS), DECISIONS_PER_CELL)
+    lo = np.zeros((n, len(CELLS), NUM_NODES), dtype=np.int64)
+    hi = np.ones_like(lo)
+    op_lo, op_hi = np.empty_like(lo), np.empty_like(lo)
+    op_lo[:, :, 0], op_hi[:, :, 0] = cells[:, :, 0], cells[:, :, 1]
+    for i in range(1, NUM_NODES):
+        pair = cells[:, :, 2 + 3 * (i - 1)]
+        lo[:, :, i], hi[:, :, i] = _PAIR_LO[i][pair], _PAIR_HI[i][pair]
+        op_lo[:, :, i], op_hi[:, :, i] = cells[:, :, 3 + 3 * (i - 1)], cells[:, :, 4 + 3 * (i - 1)]
+    return lo, op_lo, hi, op_hi
+
+
 def _relabellings() -> list[tuple[int, ...]]:
     """Every permutation of the intermediate states 2..5, as a map old state -> new state."""
     base = tuple(range(NUM_INPUTS))
@@ -205,27 +229,29 @@ class DartsSpace(CategoricalSpace):
         ``c_{k-2}``, ``c_{k-1}`` and another node (3), and the longest chain of nodes (1).
         """
         archs = np.asarray(archs, dtype=np.int64).reshape(-1, self.num_decisions)
+        if kind in ("adjacency", "computed"):
+            lo, op_lo, hi, op_hi = _node_arrays(archs)  # each [n, cells, nodes]
+            n = len(archs)
         if kind == "adjacency":
-            out = np.zeros((len(archs), len(CELLS), len(EDGES), len(OPS)), dtype=np.float32)
-            for n, row in enumerate(archs.tolist()):
-                for c, cell in enumerate(self.cells(tuple(row))):
-                    for i, (a, op_a, b, op_b) in enumerate(cell):
-                        out[n, c, _EDGE_POSITION[(a, i)], op_a] = 1.0
-                        out[n, c, _EDGE_POSITION[(b, i)], op_b] = 1.0
-            return out.reshape(len(archs), -1)
+            out = np.zeros((n, len(CELLS) * len(EDGES) * len(OPS)), dtype=np.float32)
+            cell = np.arange(len(CELLS))[None, :, None]
+            rows = np.arange(n)[:, None, None]
+            for src, op in ((lo, op_lo), (hi, op_hi)):
+                edge = _EDGE_TABLE[np.arange(NUM_NODES)[None, None, :], src]
+                out[rows, (cell * len(EDGES) + edge) * len(OPS) + op] = 1.0
+            return out
         if kind == "computed":
-            out = np.zeros((len(archs), len(CELLS), len(OPS) + 4), dtype=np.float32)
-            for n, row in enumerate(archs.tolist()):
-                for c, cell in enumerate(self.cells(tuple(row))):
-                    depth = [0] * (NUM_INPUTS + NUM_NODES)
-                    for i, (a, op_a, b, op_b) in enumerate(cell):
-                        out[n, c, op_a] += 1
-                        out[n, c, op_b] += 1
-                        for src in (a, b):
-                            out[n, c, len(OPS) + min(src, 2)] += 1
-                        depth[NUM_INPUTS + i] = 1 + max(depth[a], depth[b])
-                    out[n, c, -1] = max(depth)
-            return out.reshape(len(archs), -1)
+            ops = np.concatenate([op_lo, op_hi], axis=2)  # [n, cells, 8]
+            counts = (ops[..., None] == np.arange(len(OPS))).sum(axis=2)
+            sources = np.minimum(np.concatenate([lo, hi], axis=2), 2)
+            reads = (sources[..., None] == np.arange(3)).sum(axis=2)
+            depth = np.zeros((n, len(CELLS), NUM_INPUTS + NUM_NODES), dtype=np.int64)
+            for i in range(NUM_NODES):
+                below = np.maximum(np.take_along_axis(depth, lo[:, :, i : i + 1], 2),
+                                   np.take_along_axis(depth, hi[:, :, i : i + 1], 2))
+                depth[:, :, NUM_INPUTS + i] = 1 + below[:, :, 0]
+            longest = depth.max(axis=2, keepdims=True)
+            return np.concatenate([counts, reads, longest], axis=2).reshape(n, -1).astype(np.float32)
         return super().encode(archs, kind)
 
     def encoding_names(self, kind: str) -> list[str]:

@@ -31,11 +31,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from naslab.errors import InvalidValueError
 from naslab.results import Result
 from naslab.spaces import Arch
 from naslab.strategies.base import Proposal, SearchContext, Strategy
 from naslab.surrogates.online import ACQUISITIONS, OnlinePredictor
+
+MAX_FRONTIER = 4096  # candidates kept per edit distance (see Bananas._candidates)
 
 
 class Bananas(Strategy):
@@ -131,17 +135,22 @@ class Bananas(Strategy):
 
         The neighbourhood is enumerated, not sampled: an improvement two decisions
         away from a local optimum is found as soon as the predictor ranks it high,
-        rather than when a random mutation happens to hit it.
+        rather than when a random mutation happens to hit it. Where it is too big for
+        that (DARTS: 128 neighbours, so ~49,000 two edits away from 3 parents), each
+        edit keeps a uniform sample of ``MAX_FRONTIER`` of them (NB201's 1,728 and every
+        other registered space stay whole).
         """
         ranked = [arch for _, arch in sorted(self.told, key=lambda m: m[0], reverse=True)]
         chosen: dict[Arch, None] = {}
         frontier = ranked[: self.num_parents]
         for _ in range(self.max_edits):
-            frontier = [n for arch in frontier for n in self.space.neighbours(arch)]
+            frontier = list(dict.fromkeys(n for arch in frontier for n in self.space.neighbours(arch)))
+            if len(frontier) > MAX_FRONTIER:
+                keep = np.sort(self.rng.choice(len(frontier), MAX_FRONTIER, replace=False))
+                frontier = [frontier[i] for i in keep.tolist()]
             for arch in frontier:
                 if arch not in self.proposed:
                     chosen[arch] = None
-            frontier = list(dict.fromkeys(frontier))
         wanted = len(chosen) + self.num_random
         for _ in range(4 * self.num_random):
             if len(chosen) >= wanted:

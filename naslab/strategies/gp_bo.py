@@ -64,7 +64,10 @@ class GaussianProcessBO(Strategy):
         self.lengthscale = 2.0
         self._archs: list[Arch] = []  # told with a finite score
         self._scores: list[float] = []
-        self._seen: set[int] = set()  # official indices of told (also failed) or pending archs
+        # told (also failed) or pending archs: official indices, or the archs themselves in a
+        # space too big to index (DARTS)
+        self._seen: set[int | Arch] = set()
+        self._key = self.space.index if self.space.enumerable else tuple
         self._asked = 0
         self._told_since_refit = refit_every  # fit the lengthscale at the first model use
 
@@ -85,14 +88,18 @@ class GaussianProcessBO(Strategy):
         return chol, alpha, log_ml
 
     def _candidates(self) -> np.ndarray:
-        """Official indices of the candidate pool (sorted, so proposals are reproducible)."""
+        """The candidate pool's decision vectors, ``[m, num_decisions]`` (sorted by official index,
+        or by the vector where there is none, so proposals are reproducible)."""
         cards = np.asarray(self.space.cardinalities)
         blocks = [(self.rng.random((self.num_candidates, len(cards))) * cards).astype(np.int64)]
         best = np.argsort(-np.asarray(self._scores), kind="stable")[: self.num_local]
         for i in best.tolist():
             blocks.append(np.asarray(self.space.neighbours(self._archs[i]), dtype=np.int64))
+        if not self.space.enumerable:
+            rows = np.unique(np.concatenate(blocks), axis=0)
+            return rows[[tuple(row) not in self._seen for row in rows.tolist()]]
         pool = np.unique(self.space.indices(np.concatenate(blocks)))
-        return pool[~np.isin(pool, np.fromiter(self._seen, dtype=np.int64, count=len(self._seen)))]
+        return self.space.all_archs[pool[~np.isin(pool, np.fromiter(self._seen, dtype=np.int64, count=len(self._seen)))]]
 
     def _ranked_by_expected_improvement(self, n: int) -> list[Arch]:
         from scipy.special import ndtr
@@ -110,7 +117,7 @@ class GaussianProcessBO(Strategy):
         candidates = self._candidates()
         if candidates.size == 0:
             return []
-        xc = self.space.one_hot(self.space.all_archs[candidates]).astype(np.float64)
+        xc = self.space.one_hot(candidates).astype(np.float64)
         k_star = self._kernel(x, xc, self.lengthscale)
         mean = k_star.T @ alpha
         v = _solve_lower(chol, k_star)
@@ -118,7 +125,7 @@ class GaussianProcessBO(Strategy):
         z = (mean - y.max() - self.xi) / sd
         ei = (mean - y.max() - self.xi) * ndtr(z) + sd * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
         order = np.argsort(-ei, kind="stable")[:n]
-        return [self.space.arch(i) for i in candidates[order].tolist()]
+        return [tuple(row) for row in candidates[order].tolist()]
 
     # ----- ask / tell -------------------------------------------------------------------
     def ask_batch(self, n: int) -> list[Proposal]:
@@ -134,14 +141,14 @@ class GaussianProcessBO(Strategy):
         while len(proposals) < n:  # start-up, or the pool ran dry
             proposals.append(self.space.sample(self.rng))
         self._asked += n
-        self._seen.update(self.space.index(a) for a in proposals)
+        self._seen.update(self._key(a) for a in proposals)
         return proposals
 
     def ask(self) -> Arch:
         return self._propose(1)[0]
 
     def tell(self, arch: Arch, result: Result) -> None:
-        self._seen.add(self.space.index(arch))
+        self._seen.add(self._key(arch))
         score = self.score(result)
         if math.isfinite(score):
             self._archs.append(arch)

@@ -2,7 +2,9 @@
 
 Every encoding is a float32 matrix with one row per architecture **in the space's
 official index order** (row ``i`` encodes ``space.arch(i)``), computed once per space
-and process and shared read-only; a predictor picks rows with ``space.indices``.
+and process and shared read-only; a predictor picks rows with ``space.indices``. A
+space that is not enumerable (DARTS, ~1e18) has no such matrix: :func:`encode`
+computes its rows on demand, and :func:`encode_all` refuses it in one sentence.
 
 The space computes its encodings (:meth:`CategoricalSpace.encode`, kinds listed in
 ``space.encodings``), so a new space brings its own and this module never asks which
@@ -49,6 +51,7 @@ def resolve_encoding(space: CategoricalSpace, kind: str) -> str:
 def encode_all(space: CategoricalSpace, kind: str = "auto") -> np.ndarray:
     """``[space.size, F]`` float32 encoding of every architecture (cached, read-only)."""
     kind = resolve_encoding(space, kind)
+    space.require_enumerable(f"the {kind} encoding of every architecture")
     key = (type(space), space.name, tuple(space.cardinalities), kind)
     cached = _cache.get(key)
     if cached is None:
@@ -60,8 +63,12 @@ def encode_all(space: CategoricalSpace, kind: str = "auto") -> np.ndarray:
 
 
 def encode(space: CategoricalSpace, archs: np.ndarray | list, kind: str = "auto") -> np.ndarray:
-    """Encodings of some architectures (``[n, num_decisions]`` decision vectors)."""
+    """Encodings of some architectures (``[n, num_decisions]`` decision vectors): rows of the
+    cached :func:`encode_all`, or computed on demand for a space that is not enumerable."""
     vectors = np.asarray(archs, dtype=np.int64).reshape(-1, space.num_decisions)
+    if not space.enumerable:
+        parts = [np.asarray(space.encode(vectors, part), dtype=np.float32) for part in resolve_encoding(space, kind).split("+")]
+        return parts[0] if len(parts) == 1 else np.hstack(parts)
     return encode_all(space, kind)[space.indices(vectors)]
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from naslab.errors import InvalidValueError
 from naslab.spaces import Arch, CategoricalSpace
-from naslab.surrogates.features import encode_all, encode_with_statics, resolve_encoding
+from naslab.surrogates.features import encode, encode_all, encode_with_statics, resolve_encoding
 from naslab.surrogates.xgb import REGRESSORS, make_regressor
 
 ACQUISITIONS = ("its", "ucb", "ei", "mean")
@@ -81,8 +81,14 @@ class OnlinePredictor:
         self.encoding = encoding if encoding == "none" and statics else resolve_encoding(space, encoding)
         self.nthread = nthread
         self.regressor_options = dict(regressor_options or {})
-        self.features = encode_with_statics(space, self.encoding, statics) if statics else encode_all(space, self.encoding)
-        self._indices: list[int] = []
+        if space.enumerable:
+            self.features = encode_with_statics(space, self.encoding, statics) if statics else encode_all(space, self.encoding)
+        else:  # too big to encode whole: rows are encoded when seen (statics are per-index columns)
+            if statics:
+                space.require_enumerable("predictor features from per-architecture columns (zero-cost proxies)")
+            self.features = None
+        self._indices: list[int] = []  # rows of self.features, or (not enumerable) the encoded rows
+        self._encoded: list[np.ndarray] = []
         self._scores: list[float] = []
         self.warm_start_trees = warm_start_trees
         self.cold_refit_growth = cold_refit_growth
@@ -118,7 +124,10 @@ class OnlinePredictor:
         return cls(space, predictor, encoding, nthread, options, statics, warm_start_trees, cold_refit_growth)
 
     def observe(self, arch: Arch, score: float) -> None:
-        self._indices.append(self.space.index(arch))
+        if self.features is None:
+            self._encoded.append(self._rows([arch])[0])
+        else:
+            self._indices.append(self.space.index(arch))
         self._scores.append(float(score))
 
     @property
@@ -150,7 +159,7 @@ class OnlinePredictor:
         y = self.targets()
         if y is None:
             return False
-        X = self.features[np.asarray(self._indices, dtype=np.int64)]
+        X = self.features[np.asarray(self._indices, dtype=np.int64)] if self.features is not None else np.stack(self._encoded)
         warm = (
             self.warm_start_trees > 0
             and hasattr(self.model, "fit_more")
@@ -174,7 +183,10 @@ class OnlinePredictor:
         return self.num_observed - self.observed_at_fit
 
     def _rows(self, archs: list[Arch]) -> np.ndarray:
-        return self.features[self.space.indices(np.asarray(archs, dtype=np.int64).reshape(-1, self.space.num_decisions))]
+        vectors = np.asarray(archs, dtype=np.int64).reshape(-1, self.space.num_decisions)
+        if self.features is None:
+            return encode(self.space, vectors, self.encoding)
+        return self.features[self.space.indices(vectors)]
 
     def predict(self, archs: list[Arch]) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of the predictor for ``archs``."""

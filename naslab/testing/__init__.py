@@ -32,8 +32,8 @@ from naslab.testing.evaluators import EvaluatorContract
 from naslab.testing.extras import requires
 from naslab.testing.importers import ImporterContract
 from naslab.testing.spaces import SpaceContract
-from naslab.testing.strategies import StrategyContract, synthetic_benchmark
+from naslab.testing.strategies import StrategyContract, contract_evaluator, synthetic_benchmark
 
 __all__ = [
-    "EvaluatorContract", "ImporterContract", "SpaceContract", "StrategyContract", "requires", "synthetic_benchmark",
+    "EvaluatorContract", "ImporterContract", "SpaceContract", "StrategyContract", "contract_evaluator", "requires", "synthetic_benchmark",
 ]

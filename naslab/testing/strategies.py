@@ -10,6 +10,10 @@ Fixtures the subclass provides: ``strategy_factory`` (a callable ``factory(conte
 returning the strategy, e.g. the class or a ``functools.partial`` with knobs) and
 optionally ``space`` (a registered space name; default ``"nb201"``; parametrise it to
 run on several spaces).
+
+The evaluator is :func:`contract_evaluator`: the synthetic tabular benchmark of an
+enumerable space, or, for a space too big to tabulate (DARTS), the synthetic function
+computed per query (:class:`~naslab.benchmarks.synthetic.SyntheticEvaluator`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from naslab.benchmarks.synthetic import make_synthetic_benchmark
+from naslab.benchmarks.synthetic import SyntheticEvaluator, make_synthetic_benchmark
 from naslab.benchmarks.tabular import TabularBenchmark
 from naslab.evaluators.tabular import TabularEvaluator
 from naslab.runner import Budget, run_search
@@ -39,6 +43,51 @@ def synthetic_benchmark(space: str, failed_fraction: float = 0.0) -> TabularBenc
         seed = 1 if failed_fraction else 0
         _benchmarks[key] = make_synthetic_benchmark(space, failed_fraction=failed_fraction, seed=seed)
     return _benchmarks[key]
+
+
+class _Checks:
+    """Checks and records every proposal an evaluator is asked to evaluate."""
+
+    space: Any
+    fidelities: tuple[int, ...]
+
+    def evaluate(self, arch, fidelity=None, trial_seed=0):  # type: ignore[no-untyped-def]
+        assert isinstance(arch, tuple), f"proposal {arch!r} is not a tuple"
+        assert all(type(v) is int for v in arch), f"proposal {arch!r} holds non-int values"
+        assert self.space.validate(arch) == arch, f"invalid proposal {arch!r}"
+        assert fidelity is None or fidelity in self.fidelities, f"unknown fidelity {fidelity}"
+        self.proposals.append(arch)
+        return super().evaluate(arch, fidelity, trial_seed)  # type: ignore[misc]
+
+
+class CheckingSyntheticEvaluator(_Checks, SyntheticEvaluator):
+    """:class:`SyntheticEvaluator` that checks and records every proposal."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.proposals: list[tuple[int, ...]] = []
+
+
+_functions: dict[tuple[str, float], SyntheticEvaluator] = {}
+
+
+def contract_evaluator(space: str, failed_fraction: float = 0.0, checking: bool = False) -> Any:
+    """The contract's evaluator for ``space``: its synthetic table, or per-query function if it has none.
+
+    ``checking`` wraps it so that it checks and records each proposal (``.proposals``).
+    """
+    from naslab.spaces import get_space
+
+    seed = 1 if failed_fraction else 0
+    if get_space(space).enumerable:
+        bench = synthetic_benchmark(space, failed_fraction)
+        return CheckingEvaluator(bench) if checking else TabularEvaluator(bench)
+    if checking:
+        return CheckingSyntheticEvaluator(space, seed=seed, failed_fraction=failed_fraction)
+    key = (space, failed_fraction)
+    if key not in _functions:
+        _functions[key] = SyntheticEvaluator(space, seed=seed, failed_fraction=failed_fraction)
+    return _functions[key]
 
 
 def write_synthetic_proxy_table(path: str | Path, space: str, proxies: Sequence[str], seed: int = 0) -> Path:
@@ -62,20 +111,12 @@ def strategy_class(factory: Callable[..., Any]) -> Any:
     return getattr(factory, "func", factory)
 
 
-class CheckingEvaluator(TabularEvaluator):
+class CheckingEvaluator(_Checks, TabularEvaluator):
     """A tabular evaluator that checks and records every proposal it is asked to evaluate."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.proposals: list[tuple[int, ...]] = []
-
-    def evaluate(self, arch, fidelity=None, trial_seed=0):  # type: ignore[override]
-        assert isinstance(arch, tuple), f"proposal {arch!r} is not a tuple"
-        assert all(type(v) is int for v in arch), f"proposal {arch!r} holds non-int values"
-        assert self.space.validate(arch) == arch, f"invalid proposal {arch!r}"
-        assert fidelity is None or fidelity in self.fidelities, f"unknown fidelity {fidelity}"
-        self.proposals.append(arch)
-        return super().evaluate(arch, fidelity, trial_seed)
 
 
 class StrategyContract:
@@ -93,36 +134,35 @@ class StrategyContract:
         return "nb201"
 
     def test_respects_query_budget_and_proposes_valid_archs(self, strategy_factory, space):
-        bench = synthetic_benchmark(space)
-        evaluator = CheckingEvaluator(bench)
+        evaluator = contract_evaluator(space, checking=True)
         trajectory = run_search(strategy_factory, evaluator, seed=0, budget=Budget(queries=57))
         assert len(trajectory) == 57 and len(evaluator.proposals) == 57
         for arch, proposal in zip(trajectory.column("arch"), evaluator.proposals):
-            assert bench.space.from_string(arch) == proposal
+            assert evaluator.space.from_string(arch) == proposal
 
     def test_respects_simulated_time_budget(self, strategy_factory, space):
         budget = Budget(queries=None, sim_seconds=3000.0)
-        trajectory = run_search(strategy_factory, CheckingEvaluator(synthetic_benchmark(space)), seed=1, budget=budget)
+        trajectory = run_search(strategy_factory, contract_evaluator(space, checking=True), seed=1, budget=budget)
         times = trajectory.column("sim_time_s")
         assert 0 < len(trajectory) < 1000
         assert max(times) <= 3000.0
         assert sum(trajectory.column("cost_s")) == pytest.approx(times[-1])
 
     def test_same_seed_same_trajectory(self, strategy_factory, space):
-        evaluator = TabularEvaluator(synthetic_benchmark(space))
+        evaluator = contract_evaluator(space)
         runs = [run_search(strategy_factory, evaluator, seed=s, budget=Budget(queries=80)) for s in (7, 7, 8)]
         assert runs[0].rows == runs[1].rows
         assert runs[0].column("arch") != runs[2].column("arch")
 
     def test_survives_failed_results(self, strategy_factory, space):
-        evaluator = CheckingEvaluator(synthetic_benchmark(space, failed_fraction=0.1))
+        evaluator = contract_evaluator(space, failed_fraction=0.1, checking=True)
         trajectory = run_search(strategy_factory, evaluator, seed=2, budget=Budget(queries=150))
         assert len(trajectory) == 150
         assert "failed" in trajectory.column("status"), "the fixture should have produced failed results"
         assert not math.isnan(trajectory.column("incumbent_val_acc")[-1])
 
     def test_async_workers_keep_the_contract(self, strategy_factory, space):
-        evaluator = CheckingEvaluator(synthetic_benchmark(space))
+        evaluator = contract_evaluator(space, checking=True)
         trajectory = run_search(strategy_factory, evaluator, seed=3, budget=Budget(queries=60), num_workers=4)
         assert len(trajectory) == 60
         assert set(trajectory.column("worker")) == {0, 1, 2, 3}
@@ -135,7 +175,7 @@ class StrategyContract:
             pytest.skip("random search is the baseline")
         if getattr(cls, "multi_objective", False):
             pytest.skip("multi-objective: judged by its Pareto front, not regret")
-        evaluator = TabularEvaluator(synthetic_benchmark(space))
+        evaluator = contract_evaluator(space)
         budget = Budget(queries=300)
         if getattr(cls, "multi_fidelity", False):
             # cheap low-fidelity queries count as queries too: compare at equal simulated

@@ -43,6 +43,7 @@ def proxy_columns(space: CategoricalSpace, table: str | Path, proxies: Sequence[
     """
     from naslab.zero_cost.table import column
 
+    space.require_enumerable("a zero-cost proxy table (one score per architecture)")
     path = resolve_table(table)
     static = _load(str(path))
     if str(static["__space__"]) != space.name:
