@@ -73,7 +73,7 @@ class SurrogateBenchmarkEvaluator:
             raise InvalidValueError(f"surrogate_benchmark virtual_seeds={virtual_seeds} must be >= 1 (or null)")
         self._epoch = int(benchmark.epochs[-1])
         self._has_test = "test" in self.model.targets
-        self._cache: dict[Arch, tuple[float, float, float, float, list[float]]] = {}
+        self._cache: dict[Arch, tuple[float, float, float, float, list[float], str]] = {}
         self._best = float(self.model.meta.get("best_reference", math.nan))
         self._reference_name = "test_acc" if self._has_test else "val_acc"
 
@@ -85,16 +85,17 @@ class SurrogateBenchmarkEvaluator:
     def charges_time(self) -> bool:
         return "cost" in self.model.targets
 
-    def _predicted(self, arch: Arch) -> tuple[float, float, float, float, list[float]]:
-        """(val mean, noise std, cost s, test mean, the virtual seeds' z) of a decision tuple, cached."""
+    def _predicted(self, arch: Arch) -> tuple[float, float, float, float, list[float], str]:
+        """(val mean, noise std, cost s, test mean, the virtual seeds' z, string) of a decision tuple, cached."""
         answer = self._cache.get(arch)
         if answer is None:
             p = self.model.predict([arch])
             cost = float(p["cost"][0])
             # z of each virtual seed: a function of the architecture's string, not of the query order
-            key = zlib.crc32(self.space.to_string(arch).encode())
-            z = np.random.default_rng([self.seed, key]).standard_normal(self.virtual_seeds).tolist()
-            answer = (float(p["val"][0]), float(p["noise"][0]), cost if cost == cost else 0.0, float(p["test"][0]), z)
+            text = self.space.to_string(arch)
+            z = np.random.default_rng([self.seed, zlib.crc32(text.encode())]).standard_normal(self.virtual_seeds).tolist()
+            answer = (float(p["val"][0]), float(p["noise"][0]), cost if cost == cost else 0.0, float(p["test"][0]), z,
+                      text)
             self._cache[arch] = answer
         return answer
 
@@ -113,14 +114,14 @@ class SurrogateBenchmarkEvaluator:
             raise InvalidValueError(
                 f"fidelity {fidelity} is not answered by {self.benchmark.label}; it predicts epoch {self._epoch} only"
             )
-        val, noise, cost, test, zs = self._predicted(arch)
+        val, noise, cost, test, zs, text = self._predicted(arch)
         if self.noise == "seed":
             z = zs[int(trial_seed) % self.virtual_seeds]
             val = min(100.0, max(0.0, val + noise * z))
             if test == test:
                 test = min(100.0, max(0.0, test + noise * z))
         return Result(
-            arch=self.space.to_string(arch),
+            arch=text,
             val_acc=val,
             test_acc=test,
             epoch=self._epoch,
@@ -132,7 +133,7 @@ class SurrogateBenchmarkEvaluator:
         )
 
     def reference_test_acc(self, arch: Arch | str) -> float:
-        val, _, _, test, _ = self._predicted(self._arch(arch))
+        val, _, _, test, _, _ = self._predicted(self._arch(arch))
         return test if self._has_test else val
 
     def best_test_acc(self) -> float:
