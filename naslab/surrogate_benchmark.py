@@ -113,7 +113,8 @@ def fit_command(args: list[str]) -> Path:
 def format_heldout(h: dict[str, Any]) -> str:
     return (f"{h['heldout_archs']} held-out archs x {h['seeds']} seeds: Kendall tau surrogate {h['kendall_tau_surrogate']:.3f} "
             f"vs one seed {h['kendall_tau_one_seed']:.3f}; Spearman {h['spearman_surrogate']:.3f} vs "
-            f"{h['spearman_one_seed']:.3f}")
+            f"{h['spearman_one_seed']:.3f}; seed noise predicted {h['noise_predicted_mean']:.2f} vs measured "
+            f"{h['noise_measured_mean']:.2f} (Spearman {h['noise_spearman']:.2f})")
 
 
 def show_command(args: list[str]) -> None:

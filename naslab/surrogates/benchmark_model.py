@@ -434,8 +434,10 @@ def heldout_evaluation(data: SampleData, space: Any, family: str = "xgb", encodi
             "the surrogate needs at least 10 (train a bigger sample or hold out a smaller fraction)"
         )
     model = fit(data.subset(train), space, family, encoding, seed, **fit_options)
-    pred = model.predict([data.archs[i] for i in held])["val"]
+    predicted = model.predict([data.archs[i] for i in held])
+    pred = predicted["val"]
     values = data.val[held]
+    measured_std = values.std(axis=1, ddof=1)
     taus, rhos, taus_one, rhos_one = [], [], [], []
     for s in range(values.shape[1]):
         others = np.delete(values, s, axis=1).mean(axis=1)
@@ -449,6 +451,9 @@ def heldout_evaluation(data: SampleData, space: Any, family: str = "xgb", encodi
         "kendall_tau_surrogate": float(np.mean(taus)), "spearman_surrogate": float(np.mean(rhos)),
         "kendall_tau_one_seed": float(np.mean(taus_one)), "spearman_one_seed": float(np.mean(rhos_one)),
         "rmse_surrogate": float(np.sqrt(np.mean((pred - values.mean(axis=1)) ** 2))),
+        # the noise model on the same architectures: its scale and whether it ranks them
+        "noise_predicted_mean": float(predicted["noise"].mean()), "noise_measured_mean": float(measured_std.mean()),
+        "noise_spearman": float(spearmanr(predicted["noise"], measured_std)[0]),
     }
 
 
