@@ -477,7 +477,9 @@ def run(cfg: Any) -> Path | None:
         if cfg.stage != "merge":
             raise BuildError("partial=true is for stage=merge (merge what is finished while shards still train)")
     path = merge(plan, work_dir, output, partial=partial)
-    if plan.kind == "sample":
+    if partial:
+        log.info("wrote %s (the finished chunks of a sample)", path)
+    elif plan.kind == "sample":
         log.info("wrote %s (sample of %d archs, %d with %d seeds)", path, plan.num_rows, plan.multi_seed,
                  len(plan.seeds))
     else:

@@ -81,7 +81,8 @@ def main() -> None:
     batched = per_call(lambda: evaluator.model.predict(batch), 5) / len(batch)
 
     table = TabularEvaluator(load_benchmark(EMBEDDED))
-    lookup = per_call(lambda: table.evaluate(new[0], trial_seed=3), 2000)
+    table_arch = table.space.sample(rng)
+    lookup = per_call(lambda: table.evaluate(table_arch, trial_seed=3), 2000)
     import h5py
 
     with h5py.File(path) as f:
