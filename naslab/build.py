@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from naslab.build_sample import BuildError
+from naslab.build_sample import METRIC_DESCRIPTIONS, BuildError
 from naslab.files import publish
 from naslab.progress import progress_bar
 from naslab.training.trainer import METRIC_NAMES, Recipe
@@ -352,12 +352,7 @@ def merge_table(plan: BuildPlan, work_dir: Path, output: Path, manifest: dict[st
         source="trained by naslab.build: one training per canonical class, copied to all its members",
         build_command=manifest.get("command", ""),
         num_classes=int(plan.num_classes),
-        description={
-            "val_acc": "validation accuracy after the epoch",
-            "test_acc": "test accuracy after the epoch (NaN where the recipe tests only the last epoch)",
-            "train_time_s": "cumulative measured training seconds per seed (seeds trained together share time)",
-            "flops": "multiply-accumulates of one forward pass of one image",
-        },
+        description=dict(METRIC_DESCRIPTIONS),
     )
     bench = TabularBenchmark(
         space_name=plan.space_name,

@@ -43,6 +43,13 @@ log = logging.getLogger("naslab.build")
 
 # draws per wanted architecture before a space is declared too small for the sample
 MAX_DRAWS_PER_ARCH = 10
+# what a built file's metrics mean (its `description` attribute), for tables and samples alike
+METRIC_DESCRIPTIONS = {
+    "val_acc": "validation accuracy after the epoch",
+    "test_acc": "test accuracy after the epoch (NaN where the recipe tests only the last epoch)",
+    "train_time_s": "cumulative measured training seconds per seed (seeds trained together share time)",
+    "flops": "multiply-accumulates of one forward pass of one image",
+}
 
 
 class BuildError(NaslabError, ValueError):
@@ -252,12 +259,7 @@ class SamplePlan:
             sample={"uniform": num_uniform, "multi_seed": sum(k > 1 for _, k in items),
                     "extra": len(items) - num_uniform, "sample_seed": self.sample_seed},
             build_command=manifest.get("command", ""),
-            description={
-                "val_acc": "validation accuracy after the epoch",
-                "test_acc": "test accuracy after the epoch (NaN where the recipe tests only the last epoch)",
-                "train_time_s": "cumulative measured training seconds per seed (seeds trained together share time)",
-                "flops": "multiply-accumulates of one forward pass of one image",
-            },
+            description=dict(METRIC_DESCRIPTIONS),
         )
         bench = TabularBenchmark(
             space_name=self.space_name,
