@@ -55,8 +55,6 @@ MANIFEST = "manifest.json"
 _WORKER_STATE: dict[str, Any] = {}
 
 
-
-
 @dataclass(frozen=True)
 class BuildPlan:
     """What a build trains: a space, a recipe, seeds, and the chunking of its classes."""
@@ -294,19 +292,13 @@ def merge(plan: Any, work_dir: Path, output: Path, partial: bool = False) -> Pat
     """
     from naslab.training.data import load_dataset
 
-    missing = sorted(set(range(plan.num_chunks)) - done_chunks(work_dir, plan))
     if partial and plan.kind != "sample":
         raise BuildError("partial=true merges part of a sample (kind=sample); a table needs every chunk")
-    if partial:
-        chunks = [k for k in range(plan.num_chunks) if k not in set(missing)]
-        if not chunks:
-            raise BuildError(f"cannot merge {work_dir}: none of its {plan.num_chunks} chunks is finished yet")
-        log.info("partial merge: %d of %d chunks (%d missing)", len(chunks), plan.num_chunks, len(missing))
-        manifest = json.loads((work_dir / MANIFEST).read_text())
-        r = plan.recipe
-        splits = load_dataset(r.dataset, r.train_size, r.val_size, r.test_size, plan.data_root)
-        return plan.merge(work_dir, output, manifest, splits, chunks)
-    if missing:
+    finished = done_chunks(work_dir, plan)
+    missing = sorted(set(range(plan.num_chunks)) - finished)
+    if partial and not finished:
+        raise BuildError(f"cannot merge {work_dir}: none of its {plan.num_chunks} chunks is finished yet")
+    if missing and not partial:
         raise BuildError(
             f"cannot merge {work_dir}: {len(missing)} of {plan.num_chunks} chunks are missing "
             f"(first: chunk {missing[0]}); run the remaining shards first"
@@ -314,6 +306,9 @@ def merge(plan: Any, work_dir: Path, output: Path, partial: bool = False) -> Pat
     manifest = json.loads((work_dir / MANIFEST).read_text())
     r = plan.recipe
     splits = load_dataset(r.dataset, r.train_size, r.val_size, r.test_size, plan.data_root)
+    if partial:
+        log.info("partial merge: %d of %d chunks (%d missing)", len(finished), plan.num_chunks, len(missing))
+        return plan.merge(work_dir, output, manifest, splits, sorted(finished))
     return plan.merge(work_dir, output, manifest, splits)
 
 
@@ -445,6 +440,9 @@ def run(cfg: Any) -> Path | None:
         raise BuildError(f"unknown dataset {cfg.dataset!r}; expected one of {list(DATASETS)}")
     if cfg.stage not in ("all", "build", "merge"):
         raise BuildError(f"stage={cfg.stage!r} is not one of all, build, merge")
+    partial = bool(cfg.get("partial", False))
+    if partial and cfg.stage != "merge":
+        raise BuildError("partial=true is for stage=merge (merge what is finished while shards still train)")
     plan = plan_from_config(cfg)
     output = Path(cfg.output) if cfg.get("output") else default_output(plan)
     work_dir = Path(cfg.work_dir) if cfg.work_dir else default_work_dir(output)
@@ -461,16 +459,12 @@ def run(cfg: Any) -> Path | None:
     if cfg.stage == "build":
         return None
     missing = plan.num_chunks - len(done_chunks(work_dir, plan))
-    if missing and cfg.stage == "all" and int(cfg.num_shards) > 1 and not cfg.get("partial", False):
+    if missing and cfg.stage == "all" and int(cfg.num_shards) > 1:
         log.info(
             "shard %s done; %d chunk(s) of other shards still missing, run stage=merge once every shard has finished",
             cfg.shard, missing,
         )
         return None
-    partial = bool(cfg.get("partial", False))
-    if missing and partial:
-        if cfg.stage != "merge":
-            raise BuildError("partial=true is for stage=merge (merge what is finished while shards still train)")
     path = merge(plan, work_dir, output, partial=partial)
     if partial:
         log.info("wrote %s (the finished chunks of a sample)", path)
