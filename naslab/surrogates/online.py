@@ -87,8 +87,8 @@ class OnlinePredictor:
             if statics:
                 space.require_enumerable("predictor features from per-architecture columns (zero-cost proxies)")
             self.features = None
-        self._indices: list[int] = []  # rows of self.features, or (not enumerable) the encoded rows
-        self._encoded: list[np.ndarray] = []
+        self._indices: list[int] = []  # observed rows of self.features (an enumerable space)
+        self._encoded: list[np.ndarray] = []  # observed archs encoded (a space too big to encode whole)
         self._scores: list[float] = []
         self.warm_start_trees = warm_start_trees
         self.cold_refit_growth = cold_refit_growth
