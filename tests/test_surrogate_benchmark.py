@@ -167,3 +167,20 @@ def test_a_search_on_the_surrogate_benchmark(model_file, tmp_path) -> None:
     assert "surrogate benchmark" in json.dumps(summary)
     tabular = _run("-m", "naslab", "benchmark=file", f"benchmark.path={model_file}", f"hydra.run.dir={tmp_path / 't'}")
     assert tabular.returncode != 0 and "search it with evaluator=surrogate_benchmark" in tabular.stderr
+
+
+def test_the_embedded_darts_benchmark_works_out_of_the_box(tmp_path) -> None:
+    """`python -m naslab benchmark=darts_digits strategy=evolution` on the shipped files: the
+    surrogate was fitted on the shipped sample, answers DARTS genotypes, and a search on it
+    finds an architecture predicted at least as good as the sample's median."""
+    shipped = REPO / "naslab" / "data"
+    sample = load_benchmark(shipped / "darts_digits_sample.h5")
+    assert sample.space.name == "darts" and len(sample.archs) >= 2000
+    run = tmp_path / "run"
+    proc = _run("-m", "naslab", "benchmark=darts_digits", "strategy=evolution", "budget.queries=200",
+                f"hydra.run.dir={run}")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["incumbent"]["arch"].startswith("Genotype(normal=[")
+    median = float(np.nanmedian(np.nanmean(sample.metrics["val_acc"][:, :, -1], axis=1)))
+    assert summary["incumbent"]["val_acc"] > median
