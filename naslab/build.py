@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from naslab.build_sample import METRIC_DESCRIPTIONS, BuildError
+from naslab.build_sample import METRIC_DESCRIPTIONS, BuildError, check_whole_number
 from naslab.files import publish
 from naslab.progress import progress_bar
 from naslab.training.trainer import METRIC_NAMES, Recipe
@@ -71,12 +71,8 @@ class BuildPlan:
 
     def __post_init__(self) -> None:
         # 0 is not "no limit" (null is): limit_classes=0 used to start the full build
-        for key, allow_null in (("chunk_size", False), ("limit_classes", True)):
-            value = getattr(self, key)
-            if value is None and allow_null:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise BuildError(f"{key}={value} must be a whole number >= 1{' or null' if allow_null else ''}")
+        check_whole_number("chunk_size", self.chunk_size)
+        check_whole_number("limit_classes", self.limit_classes, allow_null=True)
 
     def manifest(self) -> dict[str, Any]:
         return {

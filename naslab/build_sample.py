@@ -59,6 +59,14 @@ class BuildError(NaslabError, ValueError):
     """
 
 
+def check_whole_number(name: str, value: Any, low: int = 1, allow_null: bool = False) -> None:
+    """Raise :class:`BuildError` (one sentence) unless ``value`` is an int >= ``low`` (or null if allowed)."""
+    if value is None and allow_null:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise BuildError(f"{name}={value} must be a whole number >= {low}{' or null' if allow_null else ''}")
+
+
 def draw_uniform(space: Any, count: int, seed: int) -> list[str]:
     """``count`` architectures of distinct canonical classes, uniform draws in draw order."""
     rng = np.random.default_rng(seed)
@@ -118,11 +126,9 @@ class SamplePlan:
     unit: ClassVar[str] = "arch"
 
     def __post_init__(self) -> None:
-        for key, low in (("chunk_size", 1), ("num_archs", 1), ("multi_seed", 0)):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                name = key if key == "chunk_size" else "sample." + {"num_archs": "archs"}.get(key, key)
-                raise BuildError(f"{name}={value} must be a whole number >= {low}")
+        check_whole_number("chunk_size", self.chunk_size)
+        check_whole_number("sample.archs", self.num_archs)
+        check_whole_number("sample.multi_seed", self.multi_seed, low=0)
         if self.multi_seed > self.num_archs:
             raise BuildError(f"sample.multi_seed={self.multi_seed} exceeds sample.archs={self.num_archs}")
         if self.multi_seed and len(self.seeds) < 2:
