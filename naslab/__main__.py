@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from naslab.app import CONFIG_DIR, EXIT_NOTHING_USABLE, NothingUsable, register_resolvers
 from naslab.errors import user_error_message
+from naslab.hydra_files import install_fast_save_config
 from naslab.hydra_mode import install_fast_get_mode
 from naslab.hydra_plugin_scan import install_lean_plugin_scan
 from naslab.jobs import run_job, run_sweep_job
@@ -20,6 +21,7 @@ from naslab.logs import hide_reported_on_console
 register_resolvers()
 install_fast_get_mode(CONFIG_DIR)  # Hydra would compose the config twice (naslab.hydra_mode)
 install_lean_plugin_scan(CONFIG_DIR, sys.argv[1:])  # one job needs no launcher plugin (naslab.hydra_plugin_scan)
+install_fast_save_config()  # Hydra's .hydra/ files with libyaml's emitter (naslab.hydra_files)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

@@ -8,6 +8,8 @@ strings that look like numbers or booleans): 5x faster here for a hydra.yaml
 (``perf/sweep_speed.py``). The first renders of a process are compared with
 ``OmegaConf.to_yaml``; on any difference (or without libyaml) naslab uses
 ``OmegaConf.to_yaml`` from then on, so the files stay byte-identical to Hydra's.
+The CLI also has Hydra's own first write of them go through :func:`to_yaml`
+(:func:`install_fast_save_config`).
 """
 
 from __future__ import annotations
@@ -71,3 +73,22 @@ def write(files: list[tuple[str, str]], folder: Path) -> None:
     for name, text in files:
         with open(folder / name, "w", encoding="utf-8") as f:
             f.write(text)
+
+
+def install_fast_save_config() -> None:
+    """Make Hydra's ``run_job`` write ``.hydra/`` through :func:`to_yaml` (checked as above).
+
+    A CLI run then renders the three files with PyYAML's pure-Python emitter three times
+    (the checks of Hydra's write) instead of six (Hydra's write, then the checks of naslab's
+    rewrite, :func:`naslab.jobs.write_hydra_files`), and a multirun's later jobs not at all.
+    """
+    from hydra.core import utils
+
+    if getattr(utils._save_config, "naslab_fast", False):
+        return
+
+    def save_config(cfg: DictConfig | ListConfig, filename: str, output_dir: Path) -> None:
+        write([(filename, to_yaml(cfg))], Path(output_dir))  # Hydra's _save_config, faster
+
+    save_config.naslab_fast = True  # type: ignore[attr-defined]
+    utils._save_config = save_config  # type: ignore[assignment]

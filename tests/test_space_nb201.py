@@ -32,6 +32,12 @@ def test_official_index_order_matches_published_benchmark(shared_benchmarks):
     assert mismatches == []
 
 
+def test_all_strings_are_each_index_s_string_in_index_order():
+    strings = NB201Space().all_strings  # a fresh space: built here, not cached by another test
+    assert len(strings) == SPACE.size and strings[0] == INDEX0
+    assert strings == [SPACE.to_string(SPACE.arch(i)) for i in range(SPACE.size)]
+
+
 @given(archs)
 def test_string_index_round_trip(arch):
     text = SPACE.to_string(arch)

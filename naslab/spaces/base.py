@@ -111,7 +111,7 @@ class CategoricalSpace(ABC):
     def rank_of_index(self) -> np.ndarray:
         self.require_enumerable("the index order")
         ranks = np.asarray(self._rank_of_index(), dtype=np.int64)
-        if sorted(ranks.tolist()) != list(range(self.size)):
+        if not np.array_equal(np.sort(ranks), np.arange(self.size)):
             raise ValueError(f"{self.name}: the index order is not a permutation of the space")
         ranks.setflags(write=False)
         return ranks
