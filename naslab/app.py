@@ -162,11 +162,12 @@ def _seed(value: Any) -> int:
     return int(seed)
 
 
+@cache
 def git_commit() -> str:
     """``naslab VERSION (git COMMIT)``; once per process (a sweep runs hundreds of searches)."""
-    from naslab.benchmarks.tabular import provenance
+    from naslab.benchmarks.tabular import created_by
 
-    return provenance()["created_by"]
+    return created_by()  # not provenance(): its host name runs `uname -p`
 
 
 @cache

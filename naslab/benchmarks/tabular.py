@@ -500,11 +500,9 @@ def write_benchmark(path: str | os.PathLike[str], bench: TabularBenchmark, compr
     return path
 
 
-def provenance(**extra: Any) -> dict[str, Any]:
-    """Attributes naming who made a file: naslab version, git commit, host, time."""
-    import platform
+def created_by() -> str:
+    """``naslab VERSION (git COMMIT)``: the naslab that is running (``unknown`` outside a git checkout)."""
     import subprocess
-    from datetime import datetime, timezone
 
     from naslab import __version__
     from naslab.paths import checkout_root
@@ -517,8 +515,16 @@ def provenance(**extra: Any) -> dict[str, Any]:
             ).stdout.strip() or "unknown"
         except (OSError, subprocess.SubprocessError):
             pass
+    return f"naslab {__version__} (git {commit})"
+
+
+def provenance(**extra: Any) -> dict[str, Any]:
+    """Attributes naming who made a file: naslab version, git commit, host, time."""
+    import platform
+    from datetime import datetime, timezone
+
     info: dict[str, Any] = {
-        "created_by": f"naslab {__version__} (git {commit})",
+        "created_by": created_by(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "hardware": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
     }
