@@ -79,7 +79,7 @@ def test_every_strategy_searches_every_registered_space(name, space, contract_st
 
 # on the DARTS synthetic function (300 queries, 10 seeds) these beat random search's mean regret
 # of 12.1 clearly (evolution 3.1, genetic 5.1, bananas 3.3, surrogate_evolution 2.9, gp_bo 0.0,
-# tpe 6.3, reinforce_lstm 0.8); reinforce (12.9) and the multi-fidelity ones at equal queries do not
+# tpe 6.2, reinforce_lstm 0.8); reinforce (12.9) and the multi-fidelity ones at equal queries do not
 @pytest.mark.slow
 @pytest.mark.parametrize("space", UNTABULATED)
 @pytest.mark.parametrize("name", ["evolution", "genetic", "bananas", "surrogate_evolution", "gp_bo", "tpe",

@@ -25,6 +25,7 @@ STRATEGY_COLOURS = {
     "reinforce_lstm": "#882255",
     "bananas": "#d55e00",
     "tpe": "#56b4e9",
+    "optuna": "#88ccee",
     "gp_bo": "#332288",
     "successive_halving": "#999933",
     "hyperband": "#000000",

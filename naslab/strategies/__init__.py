@@ -27,12 +27,13 @@ REGISTRY: Registry[Any] = Registry(
         "hyperband": "naslab.strategies.hyperband:Hyperband",
         "local_search": "naslab.strategies.local_search:LocalSearch",
         "nsga2": "naslab.strategies.nsga2:NSGA2",
+        "optuna": "naslab.strategies.optuna_sampler:OptunaSampler",  # Optuna's TPE (or GP, random) sampler
         "random": "naslab.strategies.random_search:RandomSearch",
         "reinforce": "naslab.strategies.reinforce:Reinforce",
         "reinforce_lstm": "naslab.strategies.reinforce:LSTMReinforce",
         "successive_halving": "naslab.strategies.hyperband:SuccessiveHalving",
         "surrogate_evolution": "naslab.strategies.surrogate_evolution:SurrogateEvolution",
-        "tpe": "naslab.strategies.optuna_sampler:OptunaSampler",
+        "tpe": "naslab.strategies.tpe:TPE",
         "zero_cost_warm_start": "naslab.strategies.zero_cost_warm_start:ZeroCostWarmStart",
     },
 )

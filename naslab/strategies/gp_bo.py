@@ -1,6 +1,6 @@
 """Gaussian-process Bayesian optimisation over the space's categorical decisions.
 
-Why not Optuna's GPSampler: wrapped (``strategy=tpe strategy.sampler=gp``) it costs
+Why not Optuna's GPSampler: wrapped (``strategy=optuna strategy.sampler=gp``) it costs
 ~0.25 s per proposal on a 2-core machine — 77 s for one 300-query run, minutes per
 strategy in the contract suite — because it refits kernel hyper-parameters with
 L-BFGS and optimises the acquisition by multi-start local search at every ask. In a
