@@ -10,6 +10,7 @@ the embedded default benchmark, one thread (naslab's thread policy), mean over
 * ``tpe`` (numpy) against Optuna's own loop (``create_study`` + ``ask``/``tell`` with
   the same TPESampler settings over the six categorical decisions), the floor of
   ``strategy=optuna``, which runs that sampler through naslab (timed above it);
+* ``nsga2`` (numpy) against ``optuna_nsga2`` (Optuna's NSGAIISampler through naslab);
 * ``gp_bo`` against a scikit-learn GP loop (``GaussianProcessRegressor``, Matern
   kernel on one-hot features, refitted every step, expected improvement over the
   same number of random candidates);
@@ -19,9 +20,10 @@ the embedded default benchmark, one thread (naslab's thread policy), mean over
 Last lines: the whole comparison (strategies x 100 seeds x 300 queries) projected on 2
 cores from these per-run times plus the sweep's per-job overhead (``--job-overhead``,
 from ``perf/sweep_speed.py``), for issue 18's 14 strategies (without the zero-cost
-variants added since, and without ``optuna``, Optuna's TPE, since ``tpe`` is the same
-algorithm), the same set with ``optuna`` in place of ``tpe`` (the baseline, as before
-the numpy TPE), and every config; goal <= 4 minutes. The load
+variants added since, and without ``optuna`` and ``optuna_nsga2``, Optuna's TPE and
+NSGA-II, since ``tpe`` and ``nsga2`` are the same algorithms), the same set with those in
+place of ``tpe`` and ``nsga2`` (the baseline, as before the numpy versions), and every
+config; goal <= 4 minutes. The load
 average is printed beside the figures.
 """
 
@@ -45,9 +47,10 @@ from naslab.runner import Budget, run_search
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = REPO / "naslab" / "data" / "nb201_digits.h5"
 STRATEGY_DIR = REPO / "naslab" / "conf" / "strategy"
-# configs added since issue 18 counted its 14: proxy-reading variants, and Optuna's TPE
-# (strategy=optuna), which tpe replaced with the same algorithm
-NOT_IN_ISSUE_SET = ("bananas_zero_cost", "zero_cost_warm_start", "optuna")
+# configs added since issue 18 counted its 14: proxy-reading variants, and Optuna's TPE and
+# NSGA-II (strategy=optuna, optuna_nsga2), which tpe and nsga2 replaced with the same algorithms
+NOT_IN_ISSUE_SET = ("bananas_zero_cost", "zero_cost_warm_start", "optuna", "optuna_nsga2")
+OPTUNA_VERSION_OF = {"tpe": "optuna", "nsga2": "optuna_nsga2"}
 
 
 def cpu_per_run(fn, seeds: int) -> float:
@@ -145,6 +148,8 @@ def main() -> int:
         rows.append(("tpe (numpy) / Optuna's own TPESampler loop", per_run["tpe"], floor))
         if "optuna" in per_run:
             rows.append(("tpe (numpy) / strategy=optuna (Optuna's TPE)", per_run["tpe"], per_run["optuna"]))
+    if "nsga2" in per_run and "optuna_nsga2" in per_run:
+        rows.append(("nsga2 (numpy) / strategy=optuna_nsga2", per_run["nsga2"], per_run["optuna_nsga2"]))
     if "gp_bo" in per_run:
         floor = cpu_per_run(sklearn_gp_floor(evaluator, args.queries), max(1, args.seeds // 3))
         rows.append(("gp_bo / scikit-learn GP-EI loop", per_run["gp_bo"], floor))
@@ -161,10 +166,10 @@ def main() -> int:
     issue_set = [name for name in per_run if name not in NOT_IN_ISSUE_SET]
     if len(issue_set) < len(per_run):
         comparisons.insert(0, ("issue 18's set (no zero-cost variants, no optuna)", issue_set))
-    if "tpe" in issue_set and "optuna" in per_run:
-        # the baseline in the same run: the comparison as it was with Optuna's TPE as tpe
-        comparisons.insert(1, ("the same with Optuna's TPE (strategy=optuna) as tpe",
-                               [("optuna" if name == "tpe" else name) for name in issue_set]))
+    if any(name in issue_set and theirs in per_run for name, theirs in OPTUNA_VERSION_OF.items()):
+        # the baseline in the same run: the comparison as it was, with Optuna's samplers
+        before = [OPTUNA_VERSION_OF[name] if OPTUNA_VERSION_OF.get(name) in per_run else name for name in issue_set]
+        comparisons.insert(1, ("the same with Optuna's TPE and NSGA-II as tpe and nsga2", before))
     for label, chosen in comparisons:
         search = 100 * sum(per_run[name] for name in chosen)
         overhead = 100 * len(chosen) * args.job_overhead

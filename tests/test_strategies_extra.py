@@ -279,9 +279,37 @@ def test_pareto_rows_use_natural_directions_and_skip_failures_and_repeats():
     assert to_minimisation(front_values, ["val_acc", "params"]).tolist() == [[-90, 2.0], [-80, 1.0]]
 
 
+# ----- NSGA-II ---------------------------------------------------------------------------
+def test_crowding_distance_hand_computed():
+    from naslab.strategies.nsga2 import crowding_distances
+
+    points = np.array([[0.0, 4.0], [1.0, 2.0], [3.0, 1.0], [4.0, 0.0]])
+    # ends infinite; inner points: neighbours' gap over the range, summed over both objectives
+    assert crowding_distances(points).tolist() == [math.inf, (3 - 0) / 4 + (4 - 1) / 4, (4 - 1) / 4 + (2 - 0) / 4,
+                                                   math.inf]
+    assert crowding_distances(np.array([[1.0, 5.0], [1.0, 5.0]])).tolist() == [0.0, 0.0]  # all equal: nothing
+
+
+def test_nsga2_parents_are_the_elite_of_the_last_generation():
+    from naslab.strategies.nsga2 import NSGA2
+
+    nsga2 = NSGA2(context(0, workers=6), population_size=4)
+    asked = [nsga2.ask() for _ in range(6)]  # all of generation 0 (random), nothing told yet
+    assert len(set(asked)) == 6
+    # (val_acc, params): a, b, c non-dominated; d and e dominated by b only; f by all but e
+    values = [(90, 3.0), (80, 1.0), (85, 2.0), (79, 1.5), (78, 1.2), (70, 5.0)]
+    for arch, (acc, params) in zip(asked, values):
+        nsga2.tell(arch, Result(arch=SPACE.to_string(arch), val_acc=acc, params=params))
+    child = nsga2.ask()  # the first of generation 1: its parents are chosen now
+    assert list(nsga2._pending[child]) == [1]
+    parents = [arch for arch, _ in nsga2._parents[1]]
+    # front 0 = {a, b, c}; front 1 = {d, e} (each dominated only by b): one place left, and
+    # both are ends of their front (infinite crowding distance): the first in told order
+    assert parents == [asked[0], asked[1], asked[2], asked[3]]
+
+
 # ----- NSGA-II vs random search ----------------------------------------------------------
 def test_nsga2_front_dominates_random_search_front(synthetic_bench):
-    pytest.importorskip("optuna")
     evaluator = TabularEvaluator(synthetic_bench)
     objectives = ["val_acc", "params"]
     worst = {"params": float(np.nanmax(synthetic_bench.static["params"]))}

@@ -52,7 +52,7 @@ def _bench(name: str):
 
 # strategies that need something a benchmark may lack refuse in one sentence instead:
 # zero-cost proxies computed for the space, or the objectives NSGA-II is told to trade off
-MAY_REFUSE = {"nsga2", "bananas_zero_cost", "zero_cost_warm_start"}
+MAY_REFUSE = {"nsga2", "optuna_nsga2", "bananas_zero_cost", "zero_cost_warm_start"}
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ STRATEGY_COLOURS = {
     "hyperband": "#000000",
     "bohb": "#997700",
     "nsga2": "#aa4499",
+    "optuna_nsga2": "#dd88bb",
     "surrogate_evolution": "#44aa99",
 }
 SPARE_COLOURS = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#1f78b4", "#b15928", "#6a3d9a")

@@ -28,6 +28,7 @@ REGISTRY: Registry[Any] = Registry(
         "local_search": "naslab.strategies.local_search:LocalSearch",
         "nsga2": "naslab.strategies.nsga2:NSGA2",
         "optuna": "naslab.strategies.optuna_sampler:OptunaSampler",  # Optuna's TPE (or GP, random) sampler
+        "optuna_nsga2": "naslab.strategies.nsga2:OptunaNSGA2",  # Optuna's NSGAIISampler
         "random": "naslab.strategies.random_search:RandomSearch",
         "reinforce": "naslab.strategies.reinforce:Reinforce",
         "reinforce_lstm": "naslab.strategies.reinforce:LSTMReinforce",
