@@ -166,8 +166,15 @@ def prepare_work_dir(work_dir: Path, plan: BuildPlan, command: str) -> dict[str,
                 f"work folder {work_dir} belongs to a different build (its manifest.json differs from this "
                 "recipe/seeds/chunking); delete it or choose another work_dir"
             )
+        # folders started before eval_time_s was measured name no metrics: chunks of both must not mix
+        started_with = stored.get("metrics", [m for m in METRIC_NAMES if m != "eval_time_s"])
+        if started_with != list(METRIC_NAMES):
+            raise BuildError(
+                f"work folder {work_dir} was started by a naslab that stores the metrics {started_with}, "
+                f"this one stores {list(METRIC_NAMES)}; finish it with that version, or delete it"
+            )
         return stored
-    manifest = {"plan": wanted, "provenance": provenance(), "command": command}
+    manifest = {"plan": wanted, "metrics": list(METRIC_NAMES), "provenance": provenance(), "command": command}
     _atomic_write_bytes(path, lambda h: h.write(json.dumps(manifest, indent=1, sort_keys=True).encode()))
     return manifest
 

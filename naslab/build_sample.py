@@ -48,6 +48,8 @@ METRIC_DESCRIPTIONS = {
     "val_acc": "validation accuracy after the epoch",
     "test_acc": "test accuracy after the epoch (NaN where the recipe tests only the last epoch)",
     "train_time_s": "cumulative measured training seconds per seed (seeds trained together share time)",
+    "eval_time_s": "cumulative measured evaluation seconds per seed (precise-BN pass, validation, test), "
+    "not part of train_time_s",
     "flops": "multiply-accumulates of one forward pass of one image",
 }
 

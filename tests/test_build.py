@@ -19,6 +19,7 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from naslab import build  # noqa: E402
 from naslab.benchmarks.tabular import load_benchmark  # noqa: E402
+from naslab.training.trainer import TIME_METRICS  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = [
@@ -52,13 +53,14 @@ def _same_benchmark(a: Path, b: Path) -> None:
         fb.visit(other.append)
         assert names == other
         for name in names:
-            if isinstance(fa[name], h5py.Dataset) and name != "metrics/train_time_s":
+            if isinstance(fa[name], h5py.Dataset) and name.removeprefix("metrics/") not in TIME_METRICS:
                 np.testing.assert_array_equal(fa[name][()], fb[name][()], err_msg=name)
         skip = {"created_at", "build_command", "hardware", "created_by"}
         assert {k: v for k, v in fa.attrs.items() if k not in skip} == {
             k: v for k, v in fb.attrs.items() if k not in skip
         }
-        assert np.isfinite(fb["metrics/train_time_s"][()][fb["complete"][()]]).all()
+        for name in TIME_METRICS:
+            assert np.isfinite(fb[f"metrics/{name}"][()][fb["complete"][()]]).all()
 
 
 @pytest.mark.slow  # trains a build twice (52 s of the default suite's wall time)

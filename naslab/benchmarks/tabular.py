@@ -64,6 +64,7 @@ KNOWN_UNITS = {
     "test_loss": "nats",
     "train_loss": "nats",
     "train_time_s": "seconds",
+    "eval_time_s": "seconds",
     "params": "millions",
     "flops": "millions",
 }
@@ -282,12 +283,13 @@ def _validate(bench: TabularBenchmark, label: str) -> None:
         )
     else:
         _validate_table_rows(bench, space, label)
-    times = bench.metrics.get("train_time_s")
-    if times is not None and bool(np.any(times < 0)):  # NaN compares False: not run is fine
-        row = int(np.flatnonzero(np.any(times < 0, axis=(1, 2)))[0])
-        raise BenchmarkFileError(
-            f"{label}: metrics/train_time_s has negative values (first at row {row}); training times are >= 0 seconds"
-        )
+    for name in ("train_time_s", "eval_time_s"):
+        times = bench.metrics.get(name)
+        if times is not None and bool(np.any(times < 0)):  # NaN compares False: not run is fine
+            row = int(np.flatnonzero(np.any(times < 0, axis=(1, 2)))[0])
+            raise BenchmarkFileError(
+                f"{label}: metrics/{name} has negative values (first at row {row}); measured times are >= 0 seconds"
+            )
 
 
 def _validate_table_rows(bench: TabularBenchmark, space: CategoricalSpace, label: str) -> None:

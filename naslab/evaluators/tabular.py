@@ -9,6 +9,7 @@ import numpy as np
 
 from naslab.benchmarks.tabular import TabularBenchmark, require_table, seed_mean
 from naslab.errors import InvalidValueError
+from naslab.evaluators.cost import charged_time, describe_cost
 from naslab.results import Result, failed_result
 from naslab.spaces import Arch
 
@@ -17,6 +18,8 @@ SeedMode = Literal["mean", "random"]
 
 class TabularEvaluator:
     """Look-ups in a :class:`TabularBenchmark`; cost = the stored training time.
+
+    ``cost='train+eval'`` charges the stored evaluation time too (:mod:`naslab.evaluators.cost`).
 
     ``seed_mode='mean'`` answers the mean over the stored seeds (deterministic);
     ``'random'`` answers one stored seed, picked from the runner's per-trial seed, as
@@ -47,6 +50,7 @@ class TabularEvaluator:
         test_metric: str = "test_acc",
         latency_metric: str | None = None,
         loss_metric: str | None = None,
+        cost: str = "train",
     ) -> None:
         b = benchmark
         require_table(b, "evaluator=tabular")
@@ -70,7 +74,8 @@ class TabularEvaluator:
         self._primary = self._val if self._val is not None else self._val_loss
         if self._primary is None:
             raise InvalidValueError(f"{b.label}: neither val_metric nor loss_metric names a metric to search on")
-        self._time = b.metrics.get("train_time_s")
+        self.cost = cost
+        self._time = charged_time(b.metrics, cost, b.label)
         self._positions = {int(e): i for i, e in enumerate(b.epochs)}
         self._params = _as_list(b.static.get("params"))
         self._flops = _as_list(b.static.get("flops"))
@@ -195,6 +200,8 @@ class TabularEvaluator:
             out["regret"] = f"the incumbent's seed-mean {m} at the last epoch minus the lowest in {b.label}"
         if self.test_metric is None:
             out["regret"] += f" (on the validation metric {m}: the benchmark has no test values)"
+        if self._time is not None:
+            out["cost_s"] = describe_cost(self.cost, b.label)
         return out
 
     def best_test_acc(self) -> float:

@@ -10,7 +10,7 @@ index is the one trained, so the result does not depend on which member came fir
 A training runs every epoch of the recipe once and stores the curve; a query at
 fidelity ``f`` answers the metrics after epoch ``f`` and charges the measured training
 seconds to reach it (summed over the evaluator's seeds: that is the wall time those
-trainings took). A diverged (NaN) or crashed training is cached as NaN and answered
+trainings took; ``cost=train+eval`` adds the measured evaluation passes). A diverged (NaN) or crashed training is cached as NaN and answered
 as a failed Result; it never raises.
 """
 
@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from naslab.errors import InvalidValueError, NaslabError
+from naslab.evaluators.cost import cost_metrics
 from naslab.results import Result, failed_result
 from naslab.spaces import Arch, get_space
 from naslab.threads import current_threads
@@ -51,6 +52,7 @@ class TrainEvaluator:
         device: str = "auto",
         data_root: str | None = None,
         threads: int | None = None,
+        cost: str = "train",
     ) -> None:
         from naslab.training.data import DATASETS
 
@@ -68,6 +70,7 @@ class TrainEvaluator:
         self.space.require_enumerable("evaluator=train")
         self.space_name = space
         self.dataset = dataset
+        self.cost_metrics = cost_metrics(cost, "evaluator=train")
         self.seeds = tuple(int(s) for s in seeds)
         if not self.seeds:
             raise InvalidValueError("evaluator=train: seeds must name at least one training seed")
@@ -125,6 +128,7 @@ class TrainEvaluator:
             "val_acc": f"{trained}: accuracy on the validation split (val_size={r.val_size})",
             "test_acc": f"{trained}: accuracy on the test split (test_size={r.test_size})",
             "regret": self._reference_note,
+            "cost_s": f"{trained}: " + " + ".join(self.cost_metrics) + " summed over the seeds",
         }
 
     # ----- the cache ----------------------------------------------------------------
@@ -163,6 +167,12 @@ class TrainEvaluator:
             raise CacheMismatchError(
                 f"cache {self.cache_path} was written for another recipe, seeds or space; "
                 "delete it or set evaluator.cache_path to a new file"
+            )
+        lacking = [m for m in self.cost_metrics if m not in bench.metrics]
+        if lacking and bench.complete is not None and bench.complete.any():
+            raise CacheMismatchError(
+                f"cache {self.cache_path} holds trainings without {', '.join(lacking)} (written by an older naslab); "
+                "use evaluator.cost=train, or delete the cache to train again"
             )
         for name in METRIC_NAMES:
             if name in bench.metrics:
@@ -261,7 +271,7 @@ class TrainEvaluator:
             self._train_class(int(self._class_ids[index]))
         epoch = int(self._epochs[pos])
         seed = self.seeds[0] if len(self.seeds) == 1 else -1
-        times = self._metrics["train_time_s"][index, :, pos]
+        times = sum(self._metrics[name][index, :, pos].astype(np.float64) for name in self.cost_metrics)
         cost = float(np.nansum(times)) if np.isfinite(times).any() else 0.0
         with np.errstate(invalid="ignore"):
             val = self._mean("val_acc", index, pos)

@@ -17,9 +17,11 @@ and orders the data from a second generator seeded ``s + DATA_SEED_OFFSET``; not
 reads torch's global RNG, so equal seeds give identical results on CPU.
 
 Device ``"auto"``: CUDA with bf16 autocast when a GPU is present, else CPU in float32
-(:func:`select_device`). Training time is measured around the optimisation steps only
-(evaluation excluded, CUDA synchronised before reading the clock); with R replicas
-each seed is charged 1/R of the shared time.
+(:func:`select_device`). Two times are measured, both cumulative up to each stored epoch
+(CUDA synchronised before reading the clock): ``train_time_s`` around the optimisation
+steps only, and ``eval_time_s`` around what a stored epoch adds (the precise-BN pass and
+the validation/test pass; 38 % of a digits build's wall time, so a simulated cost may
+want it). With R replicas each seed is charged 1/R of the shared time.
 
 A replica whose loss becomes non-finite is *diverged*: its metrics from then on are
 NaN and the caller records a failed result; the other replicas are unaffected.
@@ -37,7 +39,11 @@ import numpy as np
 
 from naslab.errors import InvalidValueError
 
-METRIC_NAMES = ("val_acc", "val_loss", "test_acc", "test_loss", "train_acc", "train_loss", "train_time_s")
+METRIC_NAMES = (
+    "val_acc", "val_loss", "test_acc", "test_loss", "train_acc", "train_loss", "train_time_s", "eval_time_s",
+)
+# the measured times: cumulative seconds per seed, kept (not NaN'd) when a replica diverges
+TIME_METRICS = ("train_time_s", "eval_time_s")
 DATA_SEED_OFFSET = 1_000_003
 
 
@@ -298,7 +304,7 @@ def train_seeds(
 
     curves = {name: np.full((replicas, len(stored)), np.nan) for name in METRIC_NAMES}
     alive = np.ones(replicas, dtype=bool)
-    elapsed = 0.0
+    elapsed = evaluating = 0.0
     step = 0
     train_loss = torch.zeros(replicas, device=device)
     train_correct = torch.zeros(replicas, device=device)
@@ -350,22 +356,26 @@ def train_seeds(
         curves["train_acc"][:, k] = (100.0 * train_correct / n).cpu().numpy()
         curves["train_time_s"][:, k] = elapsed / replicas
         names = ("val", "test") if recipe.tests_at(epoch) else ("val",)
+        started = time.perf_counter()
         if recipe.precise_bn:
             _recompute_bn_statistics(model, train_x, replicas, recipe.eval_batch_size, channels_last)
         results = _evaluate_splits(model, on_device, names, replicas, recipe, amp_dtype, channels_last)
+        _synchronize(device)
+        evaluating += time.perf_counter() - started
+        curves["eval_time_s"][:, k] = evaluating / replicas
         for name, (acc, loss_value) in results.items():
             curves[f"{name}_acc"][:, k], curves[f"{name}_loss"][:, k] = acc, loss_value
         alive &= np.isfinite(results["val"][1])
         for name in METRIC_NAMES:
-            if name != "train_time_s":
+            if name not in TIME_METRICS:
                 curves[name][~alive, k] = np.nan
         if on_epoch is not None:
             on_epoch(epoch, {key: v[:, k] for key, v in curves.items()})
         if not alive.any():
             break  # every replica diverged: nothing left worth training
     # a training stopped early (every replica diverged) cost the time it ran
-    unreached = np.isnan(curves["train_time_s"])
-    curves["train_time_s"][unreached] = elapsed / replicas
+    for name, seconds in (("train_time_s", elapsed), ("eval_time_s", evaluating)):
+        curves[name][np.isnan(curves[name])] = seconds / replicas
     record = TrainingRecord(
         seeds=[int(s) for s in seeds],
         epochs=list(stored),
@@ -412,7 +422,7 @@ def train_plain(
         "val": (splits.val_x.to(device), splits.val_y.to(device)),
         "test": (splits.test_x.to(device), splits.test_y.to(device)),
     }
-    elapsed = 0.0
+    elapsed = evaluating = 0.0
     for epoch in range(1, recipe.epochs + 1):
         _synchronize(device)
         started = time.perf_counter()
@@ -442,9 +452,13 @@ def train_plain(
             curves["train_acc"][0, k] = 100.0 * correct / n
             curves["train_time_s"][0, k] = elapsed
             names = ("val", "test") if recipe.tests_at(epoch) else ("val",)
+            started = time.perf_counter()
             if recipe.precise_bn:
                 _recompute_bn_statistics(model, train_x, 1, recipe.eval_batch_size, False)
             results = _evaluate_splits(model, on_device, names, 1, recipe, amp_dtype, False)
+            _synchronize(device)
+            evaluating += time.perf_counter() - started
+            curves["eval_time_s"][0, k] = evaluating
             for name, (acc, loss_value) in results.items():
                 curves[f"{name}_acc"][0, k], curves[f"{name}_loss"][0, k] = acc[0], loss_value[0]
             diverged = not np.isfinite(curves["val_loss"][0, k])
@@ -453,10 +467,11 @@ def train_plain(
         if diverged:
             k = stored.index(epoch) if epoch in stored else next(i for i, e in enumerate(stored) if e > epoch)
             for name in METRIC_NAMES:
-                if name != "train_time_s":
+                if name not in TIME_METRICS:
                     curves[name][0, k:] = np.nan
             break
-    curves["train_time_s"][np.isnan(curves["train_time_s"])] = elapsed  # stopped early: the time it ran
+    for name, seconds in (("train_time_s", elapsed), ("eval_time_s", evaluating)):  # stopped early: the time it ran
+        curves[name][np.isnan(curves[name])] = seconds
     record = TrainingRecord(
         seeds=[int(seed)],
         epochs=list(stored),
