@@ -17,6 +17,11 @@ Prints trainings/s (one architecture x one seed), architectures/s (all seeds) an
 ratio fast / best plain. If a CUDA GPU is present it also times both trainers there.
 The machine may be shared: compare the ratio, measured in the same run.
 
+``--kernels`` instead times the two shape-dependent choices of the fast trainer beside
+their alternatives: the last stage's 3x3 conv as oneDNN's grouped conv and as
+:class:`naslab.training.models.ReplicaConv2d`'s batched matmul, and the validation/test
+pass in one batch and in chunks (:data:`naslab.training.trainer.EVAL_CHUNK`).
+
 ``--flops`` instead measures the fast trainer against the machine, in this process on
 one thread: a float32 matmul (the peak) and a grouped 3x3 conv2d forward+backward of
 the recipe's first-stage shape (all seeds as groups, channels-last: the floor of the
@@ -155,6 +160,69 @@ def flops_report(repeats: int) -> None:
     print(f"  evaluation: {1 - train / wall:.0%} of the wall time ({eval_flops / (train_flops + eval_flops):.0%} of the FLOPs)")
 
 
+def _best_ms(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return 1e3 * min(times)
+
+
+def kernels_report(repeats: int) -> None:
+    """The two choices the fast trainer makes by measurement, each beside its alternative, one thread."""
+    import torch
+    import torch.nn.functional as F
+
+    from naslab.spaces.nb201 import OPS
+    from naslab.training.models import ReplicaConv2d, init_replicas, network_of
+    from naslab.training.trainer import EVAL_CHUNK
+
+    _init(1)
+    recipe, splits = _STATE["recipe"], _STATE["splits"]
+    r, c, b = 6, 4 * recipe.channels, recipe.batch_size
+    side = splits.image_size // 4
+    dense = ReplicaConv2d(r * c, r * c, 3, padding=1, groups=r, bias=False).to(memory_format=torch.channels_last)
+    x = torch.randn(b, r * c, side, side).contiguous(memory_format=torch.channels_last).requires_grad_()
+
+    def grouped() -> None:
+        F.conv2d(x, dense.weight, padding=1, groups=r).sum().backward()
+
+    def as_matmul() -> None:
+        dense(x).sum().backward()
+
+    rounds = max(repeats, 3)
+    pairs = [(_best_ms(grouped, 10), _best_ms(as_matmul, 10)) for _ in range(rounds)]
+    conv_ms, dense_ms = (float(np.median(v)) for v in zip(*pairs))
+    print(f"one thread, load average {os.getloadavg()[0]:.2f}; medians of {rounds} rounds, best of 10 calls each")
+    print(f"  last-stage 3x3 conv fwd+bwd [{b}, {r}x{c}, {side}x{side}]: oneDNN grouped conv {conv_ms:.2f} ms, "
+          f"ReplicaConv2d as one batched matmul {dense_ms:.2f} ms ({conv_ms / dense_ms:.2f}x)")
+
+    model = network_of(None, (OPS.index("nor_conv_3x3"),) * 6, recipe.channels, recipe.cells_per_stage,
+                       splits.num_classes, splits.in_channels, r)
+    init_replicas(model, range(r))
+    model.to(memory_format=torch.channels_last).eval()
+    images = torch.cat([splits.val_x, splits.test_x]).repeat(1, r, 1, 1)
+
+    def evaluate(chunk: int) -> None:
+        with torch.no_grad():
+            for start in range(0, images.shape[0], chunk):
+                model(images[start : start + chunk].contiguous(memory_format=torch.channels_last))
+
+    chunks = sorted({64, EVAL_CHUNK, 256, 512, images.shape[0]})
+    timings = {k: [] for k in chunks}
+    for _ in range(rounds):
+        for k in chunks:
+            timings[k].append(_best_ms(lambda: evaluate(k), 2))
+    one_pass = float(np.median(timings[images.shape[0]]))
+    print(f"  evaluating {images.shape[0]} images (val + test), all-3x3 cell, {r} replicas, eval mode:")
+    for k in chunks:
+        ms = float(np.median(timings[k]))
+        mark = "  <- EVAL_CHUNK" if k == EVAL_CHUNK else ""
+        print(f"    chunks of {k:5d}: {ms:7.1f} ms ({one_pass / ms:.2f}x one pass){mark}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="plain vs fast trainer speed")
     parser.add_argument("--archs", type=int, default=12)
@@ -163,10 +231,15 @@ def main() -> None:
                         help="also time the plain loop in 1 process x all cores' threads (slow under load)")
     parser.add_argument("--flops", action="store_true",
                         help="only the FLOP/s report: fast trainer vs matmul and grouped conv, one thread")
-    parser.add_argument("--repeats", type=int, default=3, help="trainings timed by --flops")
+    parser.add_argument("--kernels", action="store_true",
+                        help="only the kernel choices: last-stage conv as a matmul, evaluation chunk size")
+    parser.add_argument("--repeats", type=int, default=3, help="trainings timed by --flops, rounds of --kernels")
     args = parser.parse_args()
     if args.flops:
         flops_report(args.repeats)
+        return
+    if args.kernels:
+        kernels_report(args.repeats)
         return
     from naslab.spaces import get_space
 

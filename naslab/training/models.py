@@ -33,11 +33,77 @@ from naslab.spaces.nb201 import EDGES, NUM_NODES, OPS
 Arch = tuple[int, ...]
 
 
+class ReplicaConv2d(nn.Conv2d):
+    """A conv with one group per replica that computes a map the kernel covers whole as a matrix product.
+
+    On NB201's last stage (2x2 feature maps of 4C channels) every output pixel of a 3x3
+    conv sees every input pixel, so the conv is a dense linear map of the flattened map:
+    per replica a ``[Ci*H*W, Co*Ho*Wo]`` matrix gathered from the kernel (zeros where a tap
+    falls on padding), applied as one batched matmul. It does the same arithmetic in
+    another order (equal up to float rounding, ~1e-6 relative); oneDNN's grouped conv at
+    that shape spends 3x longer, mostly in its backward pass (``perf/trainer_speed.py
+    --kernels``). Used where the dense map has no more multiplies than the conv nominally
+    does (``H*W <= kH*kW``); everywhere else this is ``nn.Conv2d``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        kh, kw = self.kernel_size
+        if h * w > kh * kw or self.dilation != (1, 1) or self.padding_mode != "zeros":
+            return super().forward(x)
+        index = _dense_index(self, h, w, x.device)
+        r = self.groups
+        per = self.weight.reshape(r, -1)  # a copy when the model is channels-last
+        kernel = torch.cat([per, per.new_zeros(r, 1)], 1)[:, index]  # [R, Ci*H*W, Co*Ho*Wo], zeros off-tap
+        flat = x.reshape(x.shape[0], r, -1).transpose(0, 1)  # [R, B, Ci*H*W]
+        out = torch.bmm(flat, kernel).transpose(0, 1)  # [B, R, Co*Ho*Wo]
+        ho, wo = _output_size(self, h, w)
+        out = out.reshape(x.shape[0], self.out_channels, ho, wo)
+        if x.is_contiguous(memory_format=torch.channels_last):
+            out = out.contiguous(memory_format=torch.channels_last)
+        return out
+
+
+def _output_size(conv: nn.Conv2d, h: int, w: int) -> tuple[int, int]:
+    (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
+    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+_DENSE_INDEX: dict[tuple, torch.Tensor] = {}
+
+
+def _dense_index(conv: nn.Conv2d, h: int, w: int, device: torch.device) -> torch.Tensor:
+    """For one replica: position in its flattened kernel of each (input, output) element pair; -1 -> the zero."""
+    ci, co = conv.in_channels // conv.groups, conv.out_channels // conv.groups
+    key = (ci, co, conv.kernel_size, conv.stride, conv.padding, h, w, str(device))
+    index = _DENSE_INDEX.get(key)
+    if index is None:
+        (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
+        ho, wo = _output_size(conv, h, w)
+        taps = torch.full((h, w, ho, wo), -1, dtype=torch.long)  # kernel offset ky*kw+kx linking two pixels
+        for oy in range(ho):
+            for ox in range(wo):
+                for ky in range(kh):
+                    for kx in range(kw):
+                        iy, ix = oy * sh + ky - ph, ox * sw + kx - pw
+                        if 0 <= iy < h and 0 <= ix < w:
+                            taps[iy, ix, oy, ox] = ky * kw + kx
+        # weight layout [Co, Ci, kh, kw]: element (o, c, tap) sits at (o*Ci + c)*kh*kw + tap
+        o = torch.arange(co)[None, None, None, None, :, None, None]
+        c = torch.arange(ci)[:, None, None, None, None, None, None]
+        tap = taps[None, :, :, None, None, :, :]  # [1, h, w, 1, 1, ho, wo] -> broadcast below
+        flat = (o * ci + c) * (kh * kw) + tap
+        flat = torch.where(tap >= 0, flat, torch.full_like(flat, co * ci * kh * kw))  # the appended zero
+        index = flat.reshape(ci * h * w, co * ho * wo).to(device)
+        _DENSE_INDEX[key] = index
+    return index
+
+
 class ReLUConvBN(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, replicas: int) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(
+            ReplicaConv2d(
                 c_in * replicas, c_out * replicas, kernel, stride, padding=kernel // 2,
                 bias=False, groups=replicas,
             ),

@@ -45,6 +45,12 @@ METRIC_NAMES = (
 # the measured times: cumulative seconds per seed, kept (not NaN'd) when a replica diverges
 TIME_METRICS = ("train_time_s", "eval_time_s")
 DATA_SEED_OFFSET = 1_000_003
+# images per forward pass of the validation/test evaluation on a CPU (at most the recipe's eval_batch_size):
+# BN is in eval mode there, so the chunking changes no number beyond float rounding, only speed.
+# On one CPU thread the digits network evaluates 1,097 images 1.3x faster in chunks of 128 than in one
+# pass (activations stay in the L2 cache; perf/trainer_speed.py --kernels). The precise-BN pass keeps
+# eval_batch_size: its batches define the statistics.
+EVAL_CHUNK = 128
 
 
 @dataclass(frozen=True)
@@ -222,9 +228,9 @@ def _evaluate_splits(
 
     xs = [splits_on_device[n][0] for n in names]
     ys = [splits_on_device[n][1] for n in names]
-    correct, losses = _evaluate(
-        model, torch.cat(xs), torch.cat(ys), replicas, recipe.eval_batch_size, amp_dtype, channels_last
-    )
+    on_cpu = xs[0].device.type == "cpu"  # a GPU wants its passes large
+    batch = min(recipe.eval_batch_size, EVAL_CHUNK) if on_cpu else recipe.eval_batch_size
+    correct, losses = _evaluate(model, torch.cat(xs), torch.cat(ys), replicas, batch, amp_dtype, channels_last)
     out, start = {}, 0
     for name, x in zip(names, xs):
         stop = start + x.shape[0]
