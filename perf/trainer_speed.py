@@ -22,6 +22,9 @@ their alternatives: the last stage's 3x3 conv as oneDNN's grouped conv and as
 :class:`naslab.training.models.ReplicaConv2d`'s batched matmul, and the validation/test
 pass in one batch and in chunks (:data:`naslab.training.trainer.EVAL_CHUNK`).
 
+``--profile`` instead prints where one training's CPU time goes (torch.profiler), by
+kind of work: conv forward and backward per feature-map size, BN, ReLU, pooling, copies.
+
 ``--flops`` instead measures the fast trainer against the machine, in this process on
 one thread: a float32 matmul (the peak) and a grouped 3x3 conv2d forward+backward of
 the recipe's first-stage shape (all seeds as groups, channels-last: the floor of the
@@ -223,6 +226,59 @@ def kernels_report(repeats: int) -> None:
         print(f"    chunks of {k:5d}: {ms:7.1f} ms ({one_pass / ms:.2f}x one pass){mark}")
 
 
+def _category(name: str, shapes: list) -> str:
+    """A profiler row's kind of work: conv forward/backward per feature-map size, BN, ReLU, ..."""
+    first = shapes[0] if shapes and shapes[0] else []
+    size = f"{first[-2]}x{first[-1]}" if len(first) == 4 else "?"
+    if name in ("aten::mkldnn_convolution", "aten::_convolution", "aten::thnn_conv2d"):
+        return f"conv forward {size}"
+    if name == "aten::convolution_backward":
+        return f"conv backward {size}"
+    if name in ("aten::bmm", "aten::index", "aten::cat", "aten::index_put_", "aten::_index_put_impl_"):
+        return "last-stage conv as matmul (bmm, kernel gather)"
+    if "batch_norm" in name:
+        return "batch norm " + ("backward" if "backward" in name else "forward")
+    if name in ("aten::clamp_min", "aten::threshold_backward", "aten::relu"):
+        return "relu (fwd + bwd)"
+    if "pool" in name:
+        return "avg pool (fwd + bwd)"
+    if name in ("aten::add", "aten::add_", "aten::mul_", "aten::addcmul_", "aten::lerp_", "aten::_foreach_add_",
+                "aten::_foreach_mul_", "aten::zero_", "aten::fill_"):
+        return "elementwise (residual sums, SGD update)"
+    if name in ("aten::copy_", "aten::clone", "aten::contiguous", "aten::repeat", "aten::index_select"):
+        return "copies (layouts, batches, replicas)"
+    return "everything else (dispatch, loss, einsum, ...)"
+
+
+def profile_report() -> None:
+    """Where one training's CPU time goes, by kind of work (torch.profiler, one thread)."""
+    from collections import defaultdict
+
+    from torch.profiler import ProfilerActivity, profile
+
+    from naslab.spaces.nb201 import OPS
+    from naslab.training.trainer import train_seeds
+
+    _init(1)
+    recipe, splits = _STATE["recipe"], _STATE["splits"]
+    arch = (OPS.index("nor_conv_3x3"),) * 6
+    train_seeds(arch, recipe, splits, tuple(range(6)), device="cpu")  # warm-up
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        started = time.perf_counter()
+        record = train_seeds(arch, recipe, splits, tuple(range(6)), device="cpu")
+        wall = time.perf_counter() - started
+    totals: dict[str, float] = defaultdict(float)
+    for row in prof.key_averages(group_by_input_shape=True):
+        totals[_category(row.key, row.input_shapes)] += row.self_cpu_time_total / 1e6
+    profiled = sum(totals.values())
+    m = record.metrics
+    print(f"one training of the all-3x3 cell, 6 seeds as replicas, one thread, load {os.getloadavg()[0]:.2f}: "
+          f"{wall:.2f} s wall under the profiler ({6 * float(m['train_time_s'][0, -1]):.2f} s training steps, "
+          f"{6 * float(m['eval_time_s'][0, -1]):.2f} s evaluation)")
+    for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<52} {seconds:6.2f} s  {seconds / profiled:5.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="plain vs fast trainer speed")
     parser.add_argument("--archs", type=int, default=12)
@@ -233,8 +289,12 @@ def main() -> None:
                         help="only the FLOP/s report: fast trainer vs matmul and grouped conv, one thread")
     parser.add_argument("--kernels", action="store_true",
                         help="only the kernel choices: last-stage conv as a matmul, evaluation chunk size")
+    parser.add_argument("--profile", action="store_true", help="only where one training's time goes, by kind of work")
     parser.add_argument("--repeats", type=int, default=3, help="trainings timed by --flops, rounds of --kernels")
     args = parser.parse_args()
+    if args.profile:
+        profile_report()
+        return
     if args.flops:
         flops_report(args.repeats)
         return

@@ -140,13 +140,25 @@ class Cell(nn.Module):
         if not self.edge_ids:  # the output node receives no signal: NB201 outputs zeros
             return torch.zeros_like(x)
         nodes: dict[int, torch.Tensor] = {0: x}
+        # a node read by several convs is ReLU'd once for all of them (the same numbers, forward and
+        # backward: ReLU was 9 % of a training's time, and node 0 feeds up to three convs)
+        activated: dict[int, torch.Tensor] = {}
+
+        def apply(position: int, src: int) -> torch.Tensor:
+            op = self.ops[position]
+            if not isinstance(op, ReLUConvBN):
+                return op(nodes[src])
+            if src not in activated:
+                activated[src] = op[0](nodes[src])
+            return op[2](op[1](activated[src]))
+
         for node in range(1, NUM_NODES):
             terms = self.incoming.get(node)
             if not terms:
                 continue  # dead node: nothing live reads it
-            total = self.ops[terms[0][0]](nodes[terms[0][1]])
+            total = apply(*terms[0])
             for position, src in terms[1:]:
-                total = total + self.ops[position](nodes[src])
+                total = total + apply(position, src)
             nodes[node] = total
         return nodes[NUM_NODES - 1]
 
