@@ -217,7 +217,7 @@ def kernels_report(repeats: int) -> None:
     timings = {k: [] for k in chunks}
     for _ in range(rounds):
         for k in chunks:
-            timings[k].append(_best_ms(lambda: evaluate(k), 2))
+            timings[k].append(_best_ms(lambda k=k: evaluate(k), 2))
     one_pass = float(np.median(timings[images.shape[0]]))
     print(f"  evaluating {images.shape[0]} images (val + test), all-3x3 cell, {r} replicas, eval mode:")
     for k in chunks:

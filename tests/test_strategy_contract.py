@@ -22,8 +22,8 @@ if not hasattr(spaces, "available"):
     pytest.skip("needs the strategy and space registries (naslab.strategies)", allow_module_level=True)
 
 from naslab import strategies  # noqa: E402
-from naslab.runner import Budget, run_search
 from naslab.errors import NaslabError
+from naslab.runner import Budget, run_search
 from naslab.testing import StrategyContract
 from naslab.testing.strategies import contract_evaluator
 
