@@ -45,7 +45,7 @@ def test_log_density_is_optunas_parzen_estimator(space_name, m):
     # random points and observed ones (where a kernel peaks)
     points = np.asarray([space.sample(rng) for _ in range(30)] + observations[:5].tolist(), dtype=np.int64)
     tpe = TPE(SearchContext(space=space, rng=np.random.default_rng(0)))
-    shared = (tpe._encode(points) @ tpe._encode(observations).T).astype(np.intp)
+    shared = (space.one_hot(points) @ space.one_hot(observations).T).astype(np.intp)
     reference = _optuna_estimator(space, observations).log_pdf(
         {f"d{i}": points[:, i].astype(float) for i in range(space.num_decisions)})
     np.testing.assert_allclose(tpe._log_density(shared), reference, rtol=0, atol=1e-12)

@@ -313,15 +313,19 @@ class CategoricalSpace(ABC):
     def one_hot_width(self) -> int:
         return int(sum(self.cardinalities))
 
+    @cached_property
+    def one_hot_offsets(self) -> np.ndarray:
+        """Where each decision's block starts in a one-hot row (computed once: strategies encode per step)."""
+        return np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]]).astype(np.int64)
+
     def one_hot(self, archs: np.ndarray | Arch) -> np.ndarray:
         """One-hot encoding, ``[n, sum(cardinalities)]`` float32 (or 1-D for one arch)."""
         vectors = np.asarray(archs, dtype=np.int64)
         single = vectors.ndim == 1
         vectors = np.atleast_2d(vectors)
-        offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]])
         out = np.zeros((vectors.shape[0], self.one_hot_width), dtype=np.float32)
         rows = np.arange(vectors.shape[0])[:, None]
-        out[rows, vectors + offsets[None, :]] = 1.0
+        out[rows, vectors + self.one_hot_offsets[None, :]] = 1.0
         return out[0] if single else out
 
     @cached_property

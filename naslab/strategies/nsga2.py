@@ -50,13 +50,16 @@ from naslab.strategies.optuna_sampler import OptunaStrategy
 OBJECTIVES = ("val_acc", "val_loss", "params", "flops", "latency_ms")
 
 
-def _checked_objectives(objectives: Sequence[str]) -> tuple[str, ...]:
+def _checked_settings(objectives: Sequence[str], population_size: int) -> tuple[str, ...]:
+    """The objectives as a tuple, after the checks both NSGA-II implementations share."""
     objectives = tuple(str(o) for o in objectives)
     unknown = [o for o in objectives if o not in OBJECTIVES]
     if len(objectives) < 2 or unknown or len(set(objectives)) != len(objectives):
         raise InvalidValueError(
             f"nsga2 needs two or more distinct objectives from {list(OBJECTIVES)}, got {list(objectives)}"
         )
+    if population_size < 2:
+        raise InvalidValueError(f"nsga2 needs population_size >= 2, got {population_size}")
     return objectives
 
 
@@ -102,9 +105,7 @@ class NSGA2(Strategy):
         mutation_prob: float | None = None,
     ) -> None:
         super().__init__(context)
-        self.objectives = _checked_objectives(objectives)
-        if population_size < 2:
-            raise InvalidValueError(f"nsga2 needs population_size >= 2, got {population_size}")
+        self.objectives = _checked_settings(objectives, population_size)
         probabilities = [crossover_prob, swapping_prob] + ([] if mutation_prob is None else [mutation_prob])
         if not all(0.0 <= p <= 1.0 for p in probabilities):
             raise InvalidValueError(
@@ -201,9 +202,7 @@ class OptunaNSGA2(OptunaStrategy):
         mutation_prob: float | None = None,
     ) -> None:
         super().__init__(context)
-        self.objectives = _checked_objectives(objectives)
-        if population_size < 2:
-            raise InvalidValueError(f"nsga2 needs population_size >= 2, got {population_size}")
+        self.objectives = _checked_settings(objectives, population_size)
         self.directions = tuple("maximize" if is_maximised(o) else "minimize" for o in self.objectives)
         sampler = self.optuna.samplers.NSGAIISampler(
             population_size=population_size,

@@ -83,7 +83,6 @@ class TPE(Strategy):
         self.prior_weight = prior_weight
         self.constant_liar = context.num_workers > 1 if constant_liar is None else constant_liar
         self._cards = np.asarray(self.space.cardinalities, dtype=np.int64)
-        self._offsets = np.concatenate([[0], np.cumsum(self._cards)[:-1]])  # of each decision's one-hot block
         # the observations (results told with a finite score), appended as they arrive:
         # decision vectors, their one-hot rows (a float32 product of two of them counts the
         # decisions they share, exactly), scores and proposal numbers (Optuna's trial
@@ -113,12 +112,6 @@ class TPE(Strategy):
             log_kernel = shared * math.log1p(e) + (d - shared) * math.log(e) - float(np.log1p(self._cards * e).sum())
             self._groups[m] = (np.log(weights / weights.sum()), e, log_kernel)
         return self._groups[m]
-
-    def _encode(self, archs: np.ndarray) -> np.ndarray:
-        """The one-hot rows of decision vectors (``space.one_hot`` without its per-call set-up)."""
-        rows = np.zeros((len(archs), self._one_hot.shape[1]), dtype=np.float32)
-        rows[np.arange(len(archs))[:, None], archs + self._offsets] = 1.0
-        return rows
 
     def _log_density(self, shared: np.ndarray) -> np.ndarray:
         """A group's log mixture density at each candidate, from ``shared[c, k]``: the decisions
@@ -156,11 +149,11 @@ class TPE(Strategy):
         bad_rows, bad_numbers = self._one_hot[bad], numbers[bad]
         if self.constant_liar and self._pending:
             waiting = [(number, arch) for arch, queue in self._pending.items() for number in queue]
-            bad_rows = np.concatenate([bad_rows, self._encode(np.asarray([a for _, a in waiting]))])
+            bad_rows = np.concatenate([bad_rows, self.space.one_hot(np.asarray([a for _, a in waiting]))])
             bad_numbers = np.concatenate([bad_numbers, [number for number, _ in waiting]])
         bad_rows = bad_rows[np.argsort(bad_numbers)]
         candidates = self._sample(self._archs[good])
-        rows = self._encode(candidates)
+        rows = self.space.one_hot(candidates)
         good_shared = (rows @ self._one_hot[good].T).astype(np.intp)
         bad_shared = (rows @ bad_rows.T).astype(np.intp)
         score = self._log_density(good_shared) - self._log_density(bad_shared)
@@ -195,8 +188,7 @@ class TPE(Strategy):
                 setattr(self, name, grown)
         i = self._n
         self._archs[i] = arch
-        self._one_hot[i] = 0.0
-        self._one_hot[i, self._offsets + arch] = 1.0
+        self._one_hot[i] = self.space.one_hot(arch)
         self._scores[i] = score
         self._numbers[i] = number
         self._n += 1

@@ -264,6 +264,21 @@ def _recompute_bn_statistics(model: Any, x: Any, replicas: int, batch: int, chan
         m.momentum = momentum
 
 
+def _evaluate_epoch(
+    model: Any, train_x: Any, splits_on_device: dict[str, tuple[Any, Any]], epoch: int, replicas: int,
+    recipe: Recipe, amp_dtype: Any, channels_last: bool, device: str,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float]:
+    """What a stored epoch adds after its training steps, and its measured seconds (``eval_time_s``):
+    precise BN where the recipe asks for it, then validation (and test where the recipe tests)."""
+    started = time.perf_counter()
+    if recipe.precise_bn:
+        _recompute_bn_statistics(model, train_x, replicas, recipe.eval_batch_size, channels_last)
+    names = ("val", "test") if recipe.tests_at(epoch) else ("val",)
+    results = _evaluate_splits(model, splits_on_device, names, replicas, recipe, amp_dtype, channels_last)
+    _synchronize(device)
+    return results, time.perf_counter() - started
+
+
 # ----- the fast trainer ---------------------------------------------------------------
 def train_seeds(
     arch: Sequence[int],
@@ -361,13 +376,9 @@ def train_seeds(
         curves["train_loss"][:, k] = epoch_loss
         curves["train_acc"][:, k] = (100.0 * train_correct / n).cpu().numpy()
         curves["train_time_s"][:, k] = elapsed / replicas
-        names = ("val", "test") if recipe.tests_at(epoch) else ("val",)
-        started = time.perf_counter()
-        if recipe.precise_bn:
-            _recompute_bn_statistics(model, train_x, replicas, recipe.eval_batch_size, channels_last)
-        results = _evaluate_splits(model, on_device, names, replicas, recipe, amp_dtype, channels_last)
-        _synchronize(device)
-        evaluating += time.perf_counter() - started
+        results, seconds = _evaluate_epoch(model, train_x, on_device, epoch, replicas, recipe, amp_dtype,
+                                           channels_last, device)
+        evaluating += seconds
         curves["eval_time_s"][:, k] = evaluating / replicas
         for name, (acc, loss_value) in results.items():
             curves[f"{name}_acc"][:, k], curves[f"{name}_loss"][:, k] = acc, loss_value
@@ -457,13 +468,8 @@ def train_plain(
             curves["train_loss"][0, k] = loss_sum / n
             curves["train_acc"][0, k] = 100.0 * correct / n
             curves["train_time_s"][0, k] = elapsed
-            names = ("val", "test") if recipe.tests_at(epoch) else ("val",)
-            started = time.perf_counter()
-            if recipe.precise_bn:
-                _recompute_bn_statistics(model, train_x, 1, recipe.eval_batch_size, False)
-            results = _evaluate_splits(model, on_device, names, 1, recipe, amp_dtype, False)
-            _synchronize(device)
-            evaluating += time.perf_counter() - started
+            results, seconds = _evaluate_epoch(model, train_x, on_device, epoch, 1, recipe, amp_dtype, False, device)
+            evaluating += seconds
             curves["eval_time_s"][0, k] = evaluating
             for name, (acc, loss_value) in results.items():
                 curves[f"{name}_acc"][0, k], curves[f"{name}_loss"][0, k] = acc[0], loss_value[0]
