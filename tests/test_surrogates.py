@@ -187,6 +187,59 @@ def test_fast_predictions_equal_xgboosts_own_byte_for_byte(synthetic):
         assert first[0].tobytes() == expected_mean[:2].tobytes()
 
 
+@pytest.mark.parametrize(
+    "depth, trees, more, missing",
+    [(4, 30, 7, False), (1, 1, 1, False), (1, 6, 2, True), (3, 5, 4, True), (6, 12, 3, True)],
+)
+def test_predictions_continued_from_earlier_sums_equal_all_trees_byte_for_byte(depth, trees, more, missing):
+    """Trees added by warm refits, summed onto the sums of the older ones, give XGBoost's
+    numbers for all trees: its predictor starts at the base margin and adds tree by tree
+    in float32. Depth-1 trees, a single tree, missing values (default directions)."""
+    rng = np.random.default_rng(10 * depth + trees)
+    X = rng.integers(0, 4, size=(160, 9)).astype(np.float32)
+    y = X[:, 0] - 2 * X[:, 3] * X[:, 5] + rng.normal(size=160)
+    rows = np.concatenate([rng.integers(0, 4, size=(40, 9)).astype(np.float32), X[:10]])
+    if missing:
+        X[rng.random(X.shape) < 0.2] = np.nan
+        rows[rng.random(rows.shape) < 0.2] = np.nan
+    model = XGBEnsemble(num_members=3, num_trees=trees, max_depth=depth, random_state=1).fit(X[:40], y[:40])
+    history = [(model.rounds_, model.predict_margins(rows))]
+    for step in range(3):
+        model.fit_more(X[: 80 + 40 * step], y[: 80 + 40 * step], more, step)
+        whole = model.predict_margins(rows)
+        assert whole.tobytes() == np.stack([b.inplace_predict(rows) for b in model.boosters_]).tobytes()
+        for rounds, sums in history:  # from the last refit's sums and from older ones
+            assert model.predict_margins(rows, rounds, sums).tobytes() == whole.tobytes()
+        assert not np.array_equal(model.predict_margins(rows, rounds, sums + 1), whole)
+        history.append((model.rounds_, whole))
+    assert model.predict_margins(rows, model.rounds_, whole).tobytes() == whole.tobytes()
+    with pytest.raises(ValueError, match=r"needs base \[3, 50\]"):
+        model.predict_margins(rows, 2, whole[:2])
+
+
+def test_online_predictor_continues_cached_sums_after_a_warm_refit(monkeypatch):
+    """Rows scored before a warm refit get only the new trees, and the same numbers."""
+    from naslab.surrogates import online
+
+    predictor = OnlinePredictor(NB201, "xgb", "onehot", regressor_options=FAST_XGB, warm_start_trees=5)
+    for step in range(30):
+        predictor.observe(NB201.arch(11 * step), float(step % 6))
+    predictor.fit(seed=1)
+    archs = [NB201.arch(i) for i in range(300, 340)]
+    predictor.predict(archs[:30])
+    calls = []
+    real = XGBEnsemble.predict_margins
+    monkeypatch.setattr(XGBEnsemble, "predict_margins", lambda self, X, *more: calls.append((len(X), *more[:1])) or real(self, X, *more))
+    for step in range(30, 36):
+        predictor.observe(NB201.arch(11 * step), float(step % 6))
+    predictor.fit(seed=2)  # warm: 30 + 5 rounds
+    monkeypatch.setattr(online, "INCREMENT_MIN_ROW_TREES", 0)
+    mean, std = predictor.predict(archs)
+    assert calls == [(30, 30), (10,)]  # 30 rows from round 30 on, 10 rows whole
+    expected_mean, expected_std = predictor.model.predict(predictor.features[NB201.indices(np.asarray(archs))], return_std=True)
+    assert mean.tobytes() == expected_mean.tobytes() and std.tobytes() == expected_std.tobytes()
+
+
 @pytest.mark.parametrize("name", ["rf", "gp", "mlp", "gbr"])
 def test_stand_in_regressors_give_mean_and_std_deterministically(name, synthetic):
     _, X, y = synthetic

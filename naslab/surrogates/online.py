@@ -23,6 +23,8 @@ from naslab.surrogates.features import encode, encode_all, encode_with_statics, 
 from naslab.surrogates.xgb import REGRESSORS, make_regressor
 
 ACQUISITIONS = ("its", "ucb", "ei", "mean")
+# rows x trees already summed below which an out-of-date cached row is predicted whole again
+INCREMENT_MIN_ROW_TREES = 8000
 
 
 def acquisition_values(
@@ -93,8 +95,13 @@ class OnlinePredictor:
         self.warm_start_trees = warm_start_trees
         self.cold_refit_growth = cold_refit_growth
         self.model: Any = None
-        # arch -> float32 [members] boosted sums of the current XGBEnsemble model
-        self._margins: dict[Arch, np.ndarray] = {}
+        # the boosted sums of the current XGBEnsemble model, cached per architecture: its slot,
+        # float32 sums [members, slots] of the first `_summed[slot]` rounds (0 = none yet);
+        # warm refits add rounds, a cold refit starts them at 0
+        self._slots: dict[Arch, int] = {}
+        self._slot_archs: list[Arch] = []
+        self._sums = np.zeros((0, 0), dtype=np.float32)
+        self._summed = np.zeros(0, dtype=np.int64)
         self.observed_at_fit = 0
         self._cold_fit_size = 0
 
@@ -165,7 +172,7 @@ class OnlinePredictor:
             and hasattr(self.model, "fit_more")
             and len(y) < self.cold_refit_growth * self._cold_fit_size
         )
-        if warm:
+        if warm:  # the old trees stay, so do the cached sums of them
             self.model.fit_more(X, y, self.warm_start_trees, seed)
         else:
             self.model = make_regressor(
@@ -173,7 +180,7 @@ class OnlinePredictor:
             )
             self.model.fit(X, y)
             self._cold_fit_size = len(y)
-        self._margins.clear()
+            self._summed[:] = 0
         self.observed_at_fit = self.num_observed
         return True
 
@@ -202,14 +209,54 @@ class OnlinePredictor:
 
         Between refits surrogate_evolution scores many children again (30 % of the rows
         it asks for in a 300-query run on NB201): each architecture is predicted once per
-        model, the missing ones in one call. A row's prediction does not depend on the
-        other rows of the call, so the numbers are those of predicting ``archs`` alone.
+        model, the missing ones in one call. After a warm refit a row predicted before
+        needs only the trees added since (:meth:`XGBEnsemble.predict_margins`, the same
+        float32 sums): of the rows bananas scores in a 300-query run on digits, 69 % were
+        scored at the refit before, 5 % earlier and 26 % never. The sums live in one
+        array indexed by a slot per architecture, so a call of several hundred rows
+        costs a few numpy operations rather than a Python object per row. A row's
+        prediction does not depend on the other rows of the call, so the numbers are
+        those of predicting ``archs`` alone.
         """
-        cache = self._margins
-        missing = [arch for arch in dict.fromkeys(archs) if arch not in cache]
-        if missing:
-            cache.update(zip(missing, self.model.predict_margins(self._rows(missing)).T))
-        return np.stack([cache[arch] for arch in archs], axis=1)
+        slots = []
+        for arch in archs:
+            slot = self._slots.get(arch)
+            if slot is None:
+                slot = self._slots[arch] = len(self._slot_archs)
+                self._slot_archs.append(arch)
+            slots.append(slot)
+        self._reserve(len(self._slot_archs))
+        wanted = np.unique(slots)
+        rounds = self.model.rounds_
+        whole = wanted[self._summed[wanted] == 0]
+        behind = wanted[(self._summed[wanted] != 0) & (self._summed[wanted] != rounds)]
+        stages = np.unique(self._summed[behind]).tolist()
+        for done in stages:
+            group = behind[self._summed[behind] == done]
+            # a call costs ~0.2 ms, XGBoost ~25 ns a row and tree: a few rows join the whole
+            # prediction, unless that is the only call they would save
+            if group.size * done < INCREMENT_MIN_ROW_TREES:
+                whole = np.concatenate([whole, group])
+            else:
+                self._sums[:, group] = self.model.predict_margins(self._slot_rows(group), done, self._sums[:, group])
+        if whole.size:
+            self._sums[:, whole] = self.model.predict_margins(self._slot_rows(whole))
+        self._summed[wanted] = rounds
+        return self._sums[:, slots]
+
+    def _reserve(self, size: int) -> None:
+        """Room for ``size`` cached architectures (doubling, so appends stay cheap)."""
+        if size > self._summed.size or self._sums.shape[0] != len(self.model.boosters_):
+            capacity = max(size, 2 * self._summed.size, 64)
+            sums = np.zeros((len(self.model.boosters_), capacity), dtype=np.float32)
+            summed = np.zeros(capacity, dtype=np.int64)
+            if self._sums.shape[0] == sums.shape[0]:
+                sums[:, : self._summed.size] = self._sums
+                summed[: self._summed.size] = self._summed
+            self._sums, self._summed = sums, summed
+
+    def _slot_rows(self, slots: np.ndarray) -> np.ndarray:
+        return self._rows([self._slot_archs[i] for i in slots.tolist()])
 
     def acquire(
         self, archs: list[Arch], kind: str, rng: np.random.Generator, ucb_beta: float = 2.0

@@ -19,6 +19,7 @@ method gives identical trees for identical input and seed whatever ``nthread`` i
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -142,12 +143,32 @@ class XGBEnsemble(BaseEstimator, RegressorMixin):
         self.rounds_ += num_trees
         return self
 
-    def predict_margins(self, X: Any) -> np.ndarray:
-        """``[num_members, n]`` float32 boosted sums of every member (standardised units)."""
+    def predict_margins(self, X: Any, first_round: int = 0, base: np.ndarray | None = None) -> np.ndarray:
+        """``[num_members, n]`` float32 boosted sums of every member (standardised units).
+
+        With ``first_round`` > 0: the sums of the trees from that round on, added to
+        ``base`` (``[num_members, n]``, what this returned for the same rows when the
+        members had ``first_round`` rounds). XGBoost's CPU predictor starts each row at
+        its base margin and adds one tree at a time in order, in float32, so these are
+        the numbers of predicting all trees, bit for bit (``tests/test_surrogates.py``).
+        A warm refit keeps the old trees, so a row predicted before it only needs the
+        new ones (:class:`~naslab.surrogates.online.OnlinePredictor`).
+        """
         X = np.ascontiguousarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != getattr(self, "n_features_in_", X.shape[1]):
             raise ValueError(f"predict needs X [n, {self.n_features_in_}], got {X.shape}")
-        return np.stack([_predict_dense(b, X) for b in self.boosters_])
+        if first_round == 0:
+            return np.stack([_predict_dense(b, X) for b in self.boosters_])
+        if base is None or np.shape(base) != (self.num_members, X.shape[0]) or not 0 < first_round <= self.rounds_:
+            raise ValueError(
+                f"predicting from round {first_round} of {self.rounds_} needs base [{self.num_members}, {X.shape[0]}]"
+            )
+        base = np.ascontiguousarray(base, dtype=np.float32)
+        if first_round == self.rounds_:
+            return base.copy()
+        return np.stack([
+            _predict_dense(b, X, first_round, self.rounds_, row) for b, row in zip(self.boosters_, base)
+        ])
 
     def members_from_margins(self, margins: np.ndarray) -> np.ndarray:
         """``[num_members, n]`` predictions in target units from :meth:`predict_margins`."""
@@ -187,8 +208,12 @@ def _boost(booster: Any, data: Any, first_round: int, rounds: int) -> None:
         _check_call(update(handle, ctypes.c_int(round_), data_handle))
 
 
-def _predict_dense(booster: Any, X: np.ndarray) -> np.ndarray:
-    """``booster.inplace_predict(X)`` (all trees, no base margin) for a C-contiguous float32 ``X``.
+def _predict_dense(
+    booster: Any, X: np.ndarray, first_round: int = 0, end_round: int = 0, base: np.ndarray | None = None
+) -> np.ndarray:
+    """``booster.inplace_predict(X)`` for a C-contiguous float32 ``X``: all trees, no base
+    margin; or the trees of rounds ``[first_round, end_round)`` added to ``base`` (float32
+    [n], XGBoost's ``base_margin``, which takes the place of its ``base_score``).
 
     Calls XGBoost's C function directly with a prepared configuration: the Python
     wrapper's data-type dispatch and output conversion cost ~0.2 ms per call, as much
@@ -200,30 +225,42 @@ def _predict_dense(booster: Any, X: np.ndarray) -> np.ndarray:
     try:
         import ctypes
 
-        from xgboost.core import _LIB, _check_call, c_bst_ulong
+        from xgboost.core import _LIB, _check_call, _ProxyDMatrix, c_bst_ulong
 
         predict = _LIB.XGBoosterPredictFromDense
+        set_info = _LIB.XGDMatrixSetInfoFromInterface
     except (ImportError, AttributeError):  # another xgboost layout: the public call
-        return booster.inplace_predict(X)
-    if X.shape[0] == 0:
-        return booster.inplace_predict(X)
-    interface = json.dumps({"data": (X.ctypes.data, True), "shape": X.shape, "strides": None,
-                            "typestr": X.dtype.str, "version": 3}).encode()
+        predict = None
+    if predict is None or X.shape[0] == 0:
+        return booster.inplace_predict(X, iteration_range=(first_round, end_round), base_margin=base)
+    proxy = None
+    if base is not None:  # the wrapper's way: a proxy DMatrix carries the base margin
+        proxy = _ProxyDMatrix()
+        _check_call(set_info(proxy.handle, b"base_margin", _interface(base)))
     shape, dims = ctypes.POINTER(c_bst_ulong)(), c_bst_ulong()
     out = ctypes.POINTER(ctypes.c_float)()
-    _check_call(predict(booster.handle, interface, _PREDICT_CONFIG, None,
+    _check_call(predict(booster.handle, _interface(X), _predict_config(first_round, end_round),
+                        None if proxy is None else proxy.handle,
                         ctypes.byref(shape), ctypes.byref(dims), ctypes.byref(out)))
     if dims.value != 1 or shape[0] != X.shape[0]:  # not one value per row: let the wrapper shape it
-        return booster.inplace_predict(X)
+        return booster.inplace_predict(X, iteration_range=(first_round, end_round), base_margin=base)
     # the buffer is XGBoost's, reused by its next prediction: copy it out
     return np.ctypeslib.as_array(out, shape=(X.shape[0],)).copy()
 
 
-# what Booster.inplace_predict sends for a plain prediction (value type, all trees)
-_PREDICT_CONFIG = json.dumps({
-    "type": 0, "training": False, "iteration_begin": 0, "iteration_end": 0,
-    "missing": float("nan"), "strict_shape": False, "cache_id": 0,
-}).encode()
+def _interface(a: np.ndarray) -> bytes:
+    """The array interface XGBoost's C API reads a C-contiguous array from."""
+    return json.dumps({"data": (a.ctypes.data, True), "shape": a.shape, "strides": None,
+                       "typestr": a.dtype.str, "version": 3}).encode()
+
+
+@functools.lru_cache(maxsize=256)
+def _predict_config(first_round: int, end_round: int) -> bytes:
+    """What Booster.inplace_predict sends for a plain prediction of rounds [first, end) (0, 0 = all)."""
+    return json.dumps({
+        "type": 0, "training": False, "iteration_begin": first_round, "iteration_end": end_round,
+        "missing": float("nan"), "strict_shape": False, "cache_id": 0,
+    }).encode()
 
 
 class BootstrapEnsemble(BaseEstimator, RegressorMixin):
