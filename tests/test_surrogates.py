@@ -301,6 +301,38 @@ def test_bananas_batch_is_distinct_and_avoids_evaluated_archs(synthetic):
             strategy.tell(arch, evaluator.evaluate(arch))
 
 
+def test_bananas_reuses_the_neighbourhood_of_unchanged_parents_and_proposes_the_same(synthetic, monkeypatch):
+    bench, _, _ = synthetic
+    evaluator = TabularEvaluator(bench)
+
+    def proposals() -> tuple[list, int]:
+        context = SearchContext(space=NB201, rng=np.random.default_rng(3), fidelities=evaluator.fidelities)
+        strategy = Bananas(context, num_init=10, refit_every=4, **FAST_XGB)
+        out = []
+        for _ in range(60):
+            arch = strategy.ask()
+            strategy.tell(arch, evaluator.evaluate(arch))
+            out.append(arch)
+        return out, enumerations
+
+    enumerations = 0
+    real = NB201.neighbours
+
+    def counted(arch):
+        nonlocal enumerations
+        enumerations += 1
+        return real(arch)
+
+    monkeypatch.setattr(NB201, "neighbours", counted)
+    reused, reusing = proposals()
+    enumerations = 0
+    # never remembering the last enumeration: every batch enumerates anew
+    monkeypatch.setattr(Bananas, "_last_frontiers", property(lambda self: (None, []), lambda self, v: None), raising=False)
+    fresh, enumerating = proposals()
+    assert reused == fresh
+    assert reusing < 0.8 * enumerating  # the best three stayed the same at some batches
+
+
 @pytest.mark.parametrize("cls", [Bananas, SurrogateEvolution])
 def test_predictor_guided_strategies_beat_random_early(cls, synthetic, contract_knobs):
     """At 100 queries, on the synthetic benchmark, the predictor must already help."""
