@@ -1,6 +1,7 @@
 """Search time of every strategy, the floors of TPE and GP-BO, and the whole 14-strategy comparison.
 
     python perf/strategy_speed.py [--seeds 3] [--queries 300] [--before]
+    python perf/strategy_speed.py --strategies bananas ... --against CHECKOUT [--rounds 4]
 
 For each config in naslab/conf/strategy/: the CPU seconds (``time.process_time``, less
 disturbed by other load than wall time) of one ``--queries``-query run in-process on
@@ -17,6 +18,12 @@ the embedded default benchmark, one thread (naslab's thread policy), mean over
 * with ``--before``: bananas and surrogate_evolution with cold refits
   (``warm_start_trees=0``, the settings before warm starts).
 
+With ``--against CHECKOUT`` (another naslab source tree, e.g. ``git archive <commit> | tar
+-x -C /tmp/base``) it prints only an A/B: the ``--strategies`` timed in fresh processes
+of that checkout and of this one, alternating for ``--rounds`` rounds (the best round
+of each: other load only ever adds time), so a change is measured beside its baseline
+on a machine whose speed drifts.
+
 Last lines: the whole comparison (strategies x 100 seeds x 300 queries) projected on 2
 cores from these per-run times plus the sweep's per-job overhead (``--job-overhead``,
 from ``perf/sweep_speed.py``), for issue 18's 14 strategies (without the zero-cost
@@ -30,8 +37,10 @@ average is printed beside the figures.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -124,6 +133,45 @@ def sklearn_gp_floor(evaluator, queries: int, candidates: int = 200):
     return run
 
 
+# run in a checkout's root with PYTHONPATH at it: its own strategy_speed helpers time its own code
+_CHILD = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("speed", "perf/strategy_speed.py")
+speed = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(speed)
+from naslab.benchmarks.tabular import load_benchmark
+from naslab.evaluators.tabular import TabularEvaluator
+evaluator = TabularEvaluator(load_benchmark(speed.DEFAULT))
+names, seeds, queries = json.loads(sys.argv[1])
+print(json.dumps({n: speed.cpu_per_run(speed.strategy_runner(n, evaluator, queries), seeds) for n in names}))
+"""
+
+
+def against(baseline: Path, names: list[str], rounds: int, seeds: int, queries: int) -> int:
+    """Best-of-``rounds`` CPU s per run of ``names`` in ``baseline`` and in this checkout, alternating."""
+    roots = {"baseline": baseline.resolve(), "this": REPO}
+    best: dict[str, dict[str, float]] = {label: {} for label in roots}
+    print(f"A/B, {len(names)} strategies x {seeds} seeds x {queries} queries, {rounds} rounds; baseline "
+          f"{roots['baseline']}; load average {os.getloadavg()[0]:.2f}")
+    for round_ in range(rounds):
+        for label in ("baseline", "this") if round_ % 2 == 0 else ("this", "baseline"):
+            env = dict(os.environ, PYTHONPATH=str(roots[label]))
+            done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps([names, seeds, queries])],
+                                  cwd=roots[label], env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"the {label} checkout failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+                return 1
+            times = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"  round {round_} {label:8s} " + "  ".join(f"{n} {t:.3f}" for n, t in times.items()), flush=True)
+            for name, seconds in times.items():
+                best[label][name] = min(best[label].get(name, math.inf), seconds)
+    for name in names:
+        ours, theirs = best["this"][name], best["baseline"][name]
+        print(f"{name:24s} {ours:7.3f} s vs baseline {theirs:7.3f} s: {ours / theirs:5.2f}x")
+    print(f"load average now {os.getloadavg()[0]:.2f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -132,7 +180,13 @@ def main() -> int:
     parser.add_argument("--before", action="store_true", help="also time bananas/surrogate_evolution with cold refits")
     parser.add_argument("--job-overhead", type=float, default=0.05,
                         help="CPU s per sweep job besides the search (perf/sweep_speed.py; default 0.05)")
+    parser.add_argument("--against", type=Path, help="another checkout: A/B of --strategies against it")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds of --against (default 4)")
     args = parser.parse_args()
+    if args.against:
+        if not args.strategies:
+            parser.error("--against needs --strategies")
+        return against(args.against, args.strategies, args.rounds, args.seeds, args.queries)
     evaluator = TabularEvaluator(load_benchmark(DEFAULT))
     names = args.strategies or sorted(p.stem for p in STRATEGY_DIR.glob("*.yaml"))
     load = os.getloadavg()[0]
