@@ -186,6 +186,8 @@ def main() -> int:
     if args.against:
         if not args.strategies:
             parser.error("--against needs --strategies")
+        if not (args.against / "perf" / "strategy_speed.py").is_file():
+            parser.error(f"--against {args.against}: not a naslab checkout (it has no perf/strategy_speed.py)")
         return against(args.against, args.strategies, args.rounds, args.seeds, args.queries)
     evaluator = TabularEvaluator(load_benchmark(DEFAULT))
     names = args.strategies or sorted(p.stem for p in STRATEGY_DIR.glob("*.yaml"))

@@ -230,11 +230,9 @@ class OnlinePredictor:
         rounds = self.model.rounds_
         whole = wanted[self._summed[wanted] == 0]
         behind = wanted[(self._summed[wanted] != 0) & (self._summed[wanted] != rounds)]
-        stages = np.unique(self._summed[behind]).tolist()
-        for done in stages:
+        for done in np.unique(self._summed[behind]).tolist():
             group = behind[self._summed[behind] == done]
-            # a call costs ~0.2 ms, XGBoost ~25 ns a row and tree: a few rows join the whole
-            # prediction, unless that is the only call they would save
+            # a call costs ~0.2 ms, XGBoost ~25 ns a row and tree: a few rows join the whole prediction
             if group.size * done < INCREMENT_MIN_ROW_TREES:
                 whole = np.concatenate([whole, group])
             else:
@@ -246,7 +244,7 @@ class OnlinePredictor:
 
     def _reserve(self, size: int) -> None:
         """Room for ``size`` cached architectures (doubling, so appends stay cheap)."""
-        if size > self._summed.size or self._sums.shape[0] != len(self.model.boosters_):
+        if size > self._summed.size:
             capacity = max(size, 2 * self._summed.size, 64)
             sums = np.zeros((len(self.model.boosters_), capacity), dtype=np.float32)
             summed = np.zeros(capacity, dtype=np.int64)
