@@ -29,32 +29,37 @@ import torch
 from torch import nn
 
 from naslab.spaces.nb201 import EDGES, NUM_NODES, OPS
+from naslab.training import grouped_conv
 
 Arch = tuple[int, ...]
 
 
 class ReplicaConv2d(nn.Conv2d):
-    """A conv with one group per replica that computes a map the kernel covers whole as a matrix product.
+    """A conv with one group per replica, computed by the fastest of three ways for its shape.
 
-    On NB201's last stage (2x2 feature maps of 4C channels) every output pixel of a 3x3
-    conv sees every input pixel, so the conv is a dense linear map of the flattened map:
-    per replica a ``[Ci*H*W, Co*Ho*Wo]`` matrix gathered from the kernel (zeros where a tap
-    falls on padding), applied as one batched matmul. It does the same arithmetic in
-    another order (equal up to float rounding, ~1e-6 relative); oneDNN's grouped conv at
-    that shape spends 3x longer, mostly in its backward pass (``perf/trainer_speed.py
-    --kernels``). Used where the dense map has no more multiplies than the conv nominally
-    does (``H*W <= kH*kW``); everywhere else this is ``nn.Conv2d``.
+    * A map the kernel covers whole (NB201's last stage: 2x2 maps of 4C channels, where every
+      output pixel of a 3x3 conv sees every input pixel) is a dense linear map of the flattened
+      map: per replica a ``[Ci*H*W, Co*Ho*Wo]`` matrix built from the kernel (zeros where a tap
+      falls on padding), applied as one batched matmul; oneDNN's grouped conv spends 3x longer
+      there. Used where the dense map has no more multiplies than the conv nominally does
+      (``H*W <= kH*kW``).
+    * Elsewhere, on a CPU, :mod:`naslab.training.grouped_conv`'s compiled loops where they apply
+      (stride 1 or 2, "same" padding, 8k output channels per group): 2-3x oneDNN there.
+    * Otherwise ``nn.Conv2d``.
+
+    All three do the same arithmetic in another order (equal up to float rounding, ~1e-6
+    relative); ``perf/trainer_speed.py --kernels`` times them side by side.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         kh, kw = self.kernel_size
         if h * w > kh * kw or self.dilation != (1, 1) or self.padding_mode != "zeros":
+            if grouped_conv.applies(self, x):
+                return grouped_conv.conv2d(x, self.weight, self.groups, self.stride[0])
             return super().forward(x)
-        index = _dense_index(self, h, w, x.device)
         r = self.groups
-        per = self.weight.reshape(r, -1)  # a copy when the model is channels-last
-        kernel = torch.cat([per, per.new_zeros(r, 1)], 1)[:, index]  # [R, Ci*H*W, Co*Ho*Wo], zeros off-tap
+        kernel = self._dense_kernel(h, w, x.device)
         flat = x.reshape(x.shape[0], r, -1).transpose(0, 1)  # [R, B, Ci*H*W]
         out = torch.bmm(flat, kernel).transpose(0, 1)  # [B, R, Co*Ho*Wo]
         ho, wo = _output_size(self, h, w)
@@ -63,40 +68,54 @@ class ReplicaConv2d(nn.Conv2d):
             out = out.contiguous(memory_format=torch.channels_last)
         return out
 
+    def _dense_kernel(self, h: int, w: int, device: torch.device) -> torch.Tensor:
+        """Per replica the ``[Ci*H*W, Co*Ho*Wo]`` matrix of the conv: the weights times a 0/1 tap matrix.
+
+        A matmul rather than a gather, because autograd's backward of a gather (index_put with
+        accumulation) cost 5x its forward. The entries are exact (each is one weight times 1 plus
+        zeros). Without gradients (evaluation, the precise-BN pass) the matrix is kept until the
+        optimizer changes the weights (``weight._version``): those passes run several batches.
+        """
+        key = (self.weight._version, h, w, str(device))
+        cached = self.__dict__.get("_cached_dense")
+        if not torch.is_grad_enabled() and cached is not None and cached[0] == key:
+            return cached[1]
+        r, co, ci = self.groups, self.out_channels // self.groups, self.in_channels // self.groups
+        taps = _tap_matrix(self, h, w, device)  # [kh*kw, H*W * Ho*Wo]
+        ho, wo = _output_size(self, h, w)
+        kernel = (self.weight.reshape(r * co * ci, -1) @ taps).view(r, co, ci, h * w, ho * wo)
+        kernel = kernel.permute(0, 2, 3, 1, 4).reshape(r, ci * h * w, co * ho * wo)
+        if not torch.is_grad_enabled():
+            self.__dict__["_cached_dense"] = (key, kernel)
+        return kernel
+
 
 def _output_size(conv: nn.Conv2d, h: int, w: int) -> tuple[int, int]:
     (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
     return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
 
 
-_DENSE_INDEX: dict[tuple, torch.Tensor] = {}
+_TAPS: dict[tuple, torch.Tensor] = {}
 
 
-def _dense_index(conv: nn.Conv2d, h: int, w: int, device: torch.device) -> torch.Tensor:
-    """For one replica: position in its flattened kernel of each (input, output) element pair; -1 -> the zero."""
-    ci, co = conv.in_channels // conv.groups, conv.out_channels // conv.groups
-    key = (ci, co, conv.kernel_size, conv.stride, conv.padding, h, w, str(device))
-    index = _DENSE_INDEX.get(key)
-    if index is None:
+def _tap_matrix(conv: nn.Conv2d, h: int, w: int, device: torch.device) -> torch.Tensor:
+    """``[kh*kw, H*W*Ho*Wo]``: 1 where kernel tap t links input pixel p to output pixel q."""
+    key = (conv.kernel_size, conv.stride, conv.padding, h, w, str(device))
+    taps = _TAPS.get(key)
+    if taps is None:
         (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
         ho, wo = _output_size(conv, h, w)
-        taps = torch.full((h, w, ho, wo), -1, dtype=torch.long)  # kernel offset ky*kw+kx linking two pixels
+        taps = torch.zeros(kh, kw, h, w, ho, wo)
         for oy in range(ho):
             for ox in range(wo):
                 for ky in range(kh):
                     for kx in range(kw):
                         iy, ix = oy * sh + ky - ph, ox * sw + kx - pw
                         if 0 <= iy < h and 0 <= ix < w:
-                            taps[iy, ix, oy, ox] = ky * kw + kx
-        # weight layout [Co, Ci, kh, kw]: element (o, c, tap) sits at (o*Ci + c)*kh*kw + tap
-        o = torch.arange(co)[None, None, None, None, :, None, None]
-        c = torch.arange(ci)[:, None, None, None, None, None, None]
-        tap = taps[None, :, :, None, None, :, :]  # [1, h, w, 1, 1, ho, wo] -> broadcast below
-        flat = (o * ci + c) * (kh * kw) + tap
-        flat = torch.where(tap >= 0, flat, torch.full_like(flat, co * ci * kh * kw))  # the appended zero
-        index = flat.reshape(ci * h * w, co * ho * wo).to(device)
-        _DENSE_INDEX[key] = index
-    return index
+                            taps[ky, kx, iy, ix, oy, ox] = 1.0
+        taps = taps.reshape(kh * kw, h * w * ho * wo).to(device)
+        _TAPS[key] = taps
+    return taps
 
 
 class ReLUConvBN(nn.Sequential):
@@ -172,7 +191,7 @@ class ResidualReduction(nn.Module):
         self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, replicas)
         self.shortcut = nn.Sequential(
             nn.AvgPool2d(2, stride=2),
-            nn.Conv2d(c_in * replicas, c_out * replicas, 1, bias=False, groups=replicas),
+            ReplicaConv2d(c_in * replicas, c_out * replicas, 1, bias=False, groups=replicas),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -212,7 +231,7 @@ class NB201Network(nn.Module):
         self.arch, self.replicas, self.in_channels = tuple(arch), replicas, in_channels
         r, c = replicas, channels
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels * r, c * r, 3, padding=1, bias=False, groups=r),
+            ReplicaConv2d(in_channels * r, c * r, 3, padding=1, bias=False, groups=r),
             nn.BatchNorm2d(c * r),
         )
         layers: list[nn.Module] = []

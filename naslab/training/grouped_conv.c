@@ -1,0 +1,154 @@
+/* Direct grouped convolutions on channels-last float32 maps, one thread, AVX2 + FMA.
+ *
+ * naslab/training/grouped_conv.py compiles this file once per layer shape, with the shape as
+ * compile-time constants (-DCI=... etc.), so every loop bound is known and the accumulators
+ * live in registers. Layouts (row-major, "G" = groups = replicas):
+ *   x   [B][HP][WP][G][CI]   the input, already zero-padded by P on each side (HP = H + 2P)
+ *   w   [G][K][K][CI][CO]    the weights, output channels innermost
+ *   y   [B][HO][WO][G][CO]   the output (a channels-last [B, G*CO, HO, WO] tensor)
+ * Constants: CI, CO (a multiple of 8), K, S (stride), P, H, W, HP, WP, HO, WO, and the
+ * register blocks OXB (output pixels of a row) x COB (8-channel vectors) for conv_forward,
+ * CIB (input channels) x COB for conv_weight_grad and W x CIV for conv_input_grad.
+ *
+ * Why: oneDNN runs NB201's grouped convs (8-16 channels per group, 8x8 and 4x4 maps) at a
+ * quarter of a matmul's FLOP rate; these loops keep OXB*COB (or CIB*COB) independent FMA
+ * chains in registers and reach 2-3x its speed at those shapes (perf/trainer_speed.py
+ * --kernels). Each output is a sum in a fixed order, so results are deterministic.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+/* xp = x zero-padded by P rows and columns; x [B][H][W][G*CI] */
+void conv_pad(const float *restrict x, float *restrict xp, int B, int G) {
+  const long row = (long)W * G * CI, prow = (long)WP * G * CI;
+  for (int b = 0; b < B; b++) {
+    float *out = xp + (long)b * HP * prow;
+    memset(out, 0, sizeof(float) * P * prow);
+    for (int iy = 0; iy < H; iy++) {
+      float *dst = out + (long)(iy + P) * prow;
+      memset(dst, 0, sizeof(float) * P * G * CI);
+      memcpy(dst + (long)P * G * CI, x + ((long)b * H + iy) * row, sizeof(float) * row);
+      memset(dst + (long)(P + W) * G * CI, 0, sizeof(float) * P * G * CI);
+    }
+    memset(out + (long)(P + H) * prow, 0, sizeof(float) * P * prow);
+  }
+}
+
+/* y = conv(xp, w) */
+void conv_forward(const float *restrict xp, const float *restrict w, float *restrict y, int B, int G) {
+  for (int b = 0; b < B; b++)
+    for (int oy = 0; oy < HO; oy++)
+      for (int g = 0; g < G; g++)
+        for (int ox0 = 0; ox0 < WO; ox0 += OXB)
+          for (int co0 = 0; co0 < CO; co0 += 8 * COB) {
+            __m256 acc[OXB][COB];
+#pragma GCC unroll 16
+            for (int t = 0; t < OXB; t++)
+#pragma GCC unroll 4
+              for (int j = 0; j < COB; j++) acc[t][j] = _mm256_setzero_ps();
+            for (int ky = 0; ky < K; ky++) {
+              const float *xrow = xp + ((long)(b * HP + oy * S + ky) * WP) * G * CI + g * CI;
+#pragma GCC unroll 3
+              for (int kx = 0; kx < K; kx++) {
+                const float *wk = w + (((long)(g * K + ky) * K + kx) * CI) * CO + co0;
+                for (int ci = 0; ci < CI; ci++) {
+                  __m256 wv[COB];
+#pragma GCC unroll 4
+                  for (int j = 0; j < COB; j++) wv[j] = _mm256_loadu_ps(wk + ci * CO + 8 * j);
+#pragma GCC unroll 16
+                  for (int t = 0; t < OXB; t++) {
+                    __m256 xb = _mm256_broadcast_ss(xrow + (long)((ox0 + t) * S + kx) * G * CI + ci);
+#pragma GCC unroll 4
+                    for (int j = 0; j < COB; j++) acc[t][j] = _mm256_fmadd_ps(xb, wv[j], acc[t][j]);
+                  }
+                }
+              }
+            }
+            float *yo = y + (((long)(b * HO + oy) * WO + ox0) * G + g) * CO + co0;
+#pragma GCC unroll 16
+            for (int t = 0; t < OXB; t++)
+#pragma GCC unroll 4
+              for (int j = 0; j < COB; j++) _mm256_storeu_ps(yo + (long)t * G * CO + 8 * j, acc[t][j]);
+          }
+}
+
+/* gw[g][ky][kx][ci][co] = sum over b, oy, ox of xp[b][oy*S+ky][ox*S+kx][g][ci] * gy[b][oy][ox][g][co] */
+void conv_weight_grad(const float *restrict xp, const float *restrict gy, float *restrict gw, int B, int G) {
+  for (int g = 0; g < G; g++)
+    for (int ky = 0; ky < K; ky++)
+      for (int kx = 0; kx < K; kx++)
+        for (int ci0 = 0; ci0 < CI; ci0 += CIB)
+          for (int co0 = 0; co0 < CO; co0 += 8 * COB) {
+            __m256 acc[CIB][COB];
+#pragma GCC unroll 16
+            for (int t = 0; t < CIB; t++)
+#pragma GCC unroll 4
+              for (int j = 0; j < COB; j++) acc[t][j] = _mm256_setzero_ps();
+            for (int b = 0; b < B; b++)
+              for (int oy = 0; oy < HO; oy++) {
+                const float *xrow = xp + ((long)(b * HP + oy * S + ky) * WP + kx) * G * CI + g * CI + ci0;
+                const float *grow = gy + ((long)(b * HO + oy) * WO * G + g) * CO + co0;
+                for (int ox = 0; ox < WO; ox++) {
+                  const float *xv = xrow + (long)ox * S * G * CI;
+                  __m256 gv[COB];
+#pragma GCC unroll 4
+                  for (int j = 0; j < COB; j++) gv[j] = _mm256_loadu_ps(grow + (long)ox * G * CO + 8 * j);
+#pragma GCC unroll 16
+                  for (int t = 0; t < CIB; t++) {
+                    __m256 xb = _mm256_broadcast_ss(xv + t);
+#pragma GCC unroll 4
+                    for (int j = 0; j < COB; j++) acc[t][j] = _mm256_fmadd_ps(xb, gv[j], acc[t][j]);
+                  }
+                }
+              }
+            float *out = gw + (((long)(g * K + ky) * K + kx) * CI + ci0) * CO + co0;
+#pragma GCC unroll 16
+            for (int t = 0; t < CIB; t++)
+#pragma GCC unroll 4
+              for (int j = 0; j < COB; j++) _mm256_storeu_ps(out + (long)t * CO + 8 * j, acc[t][j]);
+          }
+}
+
+/* gx = the input's gradient for any stride, gathered directly: gx[b][iy][ix][g][ci] = sum over the
+ * (ky, kx, co) with iy = oy*S + ky - P (likewise x) of gy[b][oy][ox][g][co] * wt[g][ky][kx][co][ci].
+ * One register block covers a whole row of W pixels x CIV 8-channel vectors, so that after
+ * unrolling every tap's validity is a compile-time constant (stride 1 uses conv_forward instead). */
+void conv_input_grad(const float *restrict gy, const float *restrict wt, float *restrict gx, int B, int G) {
+  for (int b = 0; b < B; b++)
+    for (int iy = 0; iy < H; iy++)
+      for (int g = 0; g < G; g++)
+        for (int ci0 = 0; ci0 < CI; ci0 += 8 * CIV) {
+          __m256 acc[W][CIV];
+#pragma GCC unroll 16
+          for (int t = 0; t < W; t++)
+#pragma GCC unroll 4
+            for (int j = 0; j < CIV; j++) acc[t][j] = _mm256_setzero_ps();
+          for (int ky = 0; ky < K; ky++) {
+            const int ry = iy + P - ky;
+            if (ry < 0 || ry % S != 0 || ry / S >= HO) continue;
+            const float *grow = gy + ((long)(b * HO + ry / S) * WO * G + g) * CO;
+#pragma GCC unroll 3
+            for (int kx = 0; kx < K; kx++) {
+              const float *wk = wt + (((long)(g * K + ky) * K + kx) * CO) * CI + ci0;
+              for (int co = 0; co < CO; co++) {
+                __m256 wv[CIV];
+#pragma GCC unroll 4
+                for (int j = 0; j < CIV; j++) wv[j] = _mm256_loadu_ps(wk + co * CI + 8 * j);
+#pragma GCC unroll 16
+                for (int t = 0; t < W; t++) {
+                  const int rx = t + P - kx;
+                  if (rx < 0 || rx % S != 0 || rx / S >= WO) continue;
+                  __m256 gb = _mm256_broadcast_ss(grow + (long)(rx / S) * G * CO + co);
+#pragma GCC unroll 4
+                  for (int j = 0; j < CIV; j++) acc[t][j] = _mm256_fmadd_ps(gb, wv[j], acc[t][j]);
+                }
+              }
+            }
+          }
+          float *out = gx + (((long)(b * H + iy) * W) * G + g) * CI + ci0;
+#pragma GCC unroll 16
+          for (int t = 0; t < W; t++)
+#pragma GCC unroll 4
+            for (int j = 0; j < CIV; j++) _mm256_storeu_ps(out + (long)t * G * CI + 8 * j, acc[t][j]);
+        }
+}
