@@ -18,20 +18,37 @@
 #include <immintrin.h>
 #include <string.h>
 
-/* xp = x zero-padded by P rows and columns; x [B][H][W][G*CI] */
-void conv_pad(const float *restrict x, float *restrict xp, int B, int G) {
+/* xp = x zero-padded by P rows and columns, ReLU'd on the way if relu (a ReLU-Conv's ReLU costs no
+ * pass of its own); x [B][H][W][G*CI] */
+void conv_pad(const float *restrict x, float *restrict xp, int B, int G, int relu) {
   const long row = (long)W * G * CI, prow = (long)WP * G * CI;
   for (int b = 0; b < B; b++) {
     float *out = xp + (long)b * HP * prow;
     memset(out, 0, sizeof(float) * P * prow);
     for (int iy = 0; iy < H; iy++) {
       float *dst = out + (long)(iy + P) * prow;
+      const float *src = x + ((long)b * H + iy) * row;
       memset(dst, 0, sizeof(float) * P * G * CI);
-      memcpy(dst + (long)P * G * CI, x + ((long)b * H + iy) * row, sizeof(float) * row);
+      if (relu) {
+        for (long i = 0; i < row; i++) dst[(long)P * G * CI + i] = src[i] > 0.0f ? src[i] : 0.0f;
+      } else {
+        memcpy(dst + (long)P * G * CI, src, sizeof(float) * row);
+      }
       memset(dst + (long)(P + W) * G * CI, 0, sizeof(float) * P * G * CI);
     }
     memset(out + (long)(P + H) * prow, 0, sizeof(float) * P * prow);
   }
+}
+
+/* ReLU's backward on the input gradient: gx = 0 where the ReLU'd padded input xp is not positive */
+void conv_relu_mask(const float *restrict xp, float *restrict gx, int B, int G) {
+  const long row = (long)W * G * CI, prow = (long)WP * G * CI;
+  for (int b = 0; b < B; b++)
+    for (int iy = 0; iy < H; iy++) {
+      const float *a = xp + ((long)b * HP + iy + P) * prow + (long)P * G * CI;
+      float *g = gx + ((long)b * H + iy) * row;
+      for (long i = 0; i < row; i++) g[i] = a[i] > 0.0f ? g[i] : 0.0f;
+    }
 }
 
 /* y = conv(xp, w) */

@@ -143,9 +143,10 @@ def _compile(shape: Shape) -> ctypes.CDLL:
             if os.path.exists(partial):
                 os.unlink(partial)
     library = ctypes.CDLL(str(target))
-    for name, pointers in (("conv_pad", 2), ("conv_forward", 3), ("conv_weight_grad", 3), ("conv_input_grad", 3)):
+    for name, pointers, ints in (("conv_pad", 2, 3), ("conv_relu_mask", 2, 2), ("conv_forward", 3, 2),
+                                 ("conv_weight_grad", 3, 2), ("conv_input_grad", 3, 2)):
         function = getattr(library, name)
-        function.argtypes = [ctypes.c_void_p] * pointers + [ctypes.c_int, ctypes.c_int]
+        function.argtypes = [ctypes.c_void_p] * pointers + [ctypes.c_int] * ints
         function.restype = None
     return library
 
@@ -188,14 +189,15 @@ def applies(conv: Any, x: Any) -> bool:
     return backward is not None and _library(backward) is not None
 
 
-def _padded(library: Any, shape: Shape, x: Any, groups: int) -> Any:
+def _padded(library: Any, shape: Shape, x: Any, groups: int, relu: bool = False) -> Any:
+    """``x`` zero-padded for the loops (``[B, HP, WP, G*CI]``), ReLU'd first if ``relu``."""
     import torch
 
-    if shape.p == 0:
+    if shape.p == 0 and not relu:
         return x
     b = x.shape[0]
     out = torch.empty((b, shape.h + 2 * shape.p, shape.w + 2 * shape.p, groups * shape.ci), dtype=x.dtype)
-    library.conv_pad(x.data_ptr(), out.data_ptr(), b, groups)
+    library.conv_pad(x.data_ptr(), out.data_ptr(), b, groups, int(relu))
     return out
 
 
@@ -212,7 +214,7 @@ def _function() -> Any:
 
     class GroupedConv(torch.autograd.Function):
         @staticmethod
-        def forward(ctx: Any, x: Any, weight: Any, groups: int, stride: int) -> Any:
+        def forward(ctx: Any, x: Any, weight: Any, groups: int, stride: int, relu_input: bool) -> Any:
             b, _, h, w = x.shape
             co = weight.shape[0] // groups
             ci, k = weight.shape[1], weight.shape[2]
@@ -221,9 +223,9 @@ def _function() -> Any:
             x = x.contiguous(memory_format=torch.channels_last)
             # [G*CO, CI, K, K] -> [G, K, K, CI, CO]: output channels innermost, as the loops read them
             w_loops = weight.detach().view(groups, co, ci, k, k).permute(0, 3, 4, 2, 1).contiguous()
-            xp = _padded(library, shape, x, groups)
+            xp = _padded(library, shape, x, groups, relu_input)
             ctx.save_for_backward(xp, w_loops)
-            ctx.shape, ctx.groups = shape, groups
+            ctx.shape, ctx.groups, ctx.relu_input = shape, groups, relu_input
             return _forward(library, shape, xp, w_loops, groups, b)
 
         @staticmethod
@@ -250,7 +252,9 @@ def _function() -> Any:
                                          memory_format=torch.channels_last)
                     w_back = w_loops.transpose(3, 4).contiguous()
                     library.conv_input_grad(grad.data_ptr(), w_back.data_ptr(), grad_x.data_ptr(), b, groups)
-            return grad_x, grad_w, None, None
+                if ctx.relu_input:
+                    _library(shape).conv_relu_mask(xp.data_ptr(), grad_x.data_ptr(), b, groups)
+            return grad_x, grad_w, None, None, None
 
     return GroupedConv
 
@@ -258,8 +262,9 @@ def _function() -> Any:
 _GROUPED_CONV: list[Any] = []
 
 
-def conv2d(x: Any, weight: Any, groups: int, stride: int = 1) -> Any:
-    """``F.conv2d(x, weight, stride=stride, padding=k // 2, groups=groups)`` by the compiled loops (see :func:`applies`)."""
+def conv2d(x: Any, weight: Any, groups: int, stride: int = 1, relu_input: bool = False) -> Any:
+    """``F.conv2d(x, weight, stride=stride, padding=k // 2, groups=groups)`` by the compiled loops (see
+    :func:`applies`); of ``F.relu(x)`` instead of ``x`` if ``relu_input`` (the same numbers, one pass fewer)."""
     if not _GROUPED_CONV:
         _GROUPED_CONV.append(_function())
-    return _GROUPED_CONV[0].apply(x, weight, groups, stride)
+    return _GROUPED_CONV[0].apply(x, weight, groups, stride, relu_input)

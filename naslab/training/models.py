@@ -51,12 +51,22 @@ class ReplicaConv2d(nn.Conv2d):
     relative); ``perf/trainer_speed.py --kernels`` times them side by side.
     """
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def compiled(self, x: torch.Tensor) -> bool:
+        """Does :mod:`~naslab.training.grouped_conv` compute this conv of ``x``?"""
+        h, w = x.shape[-2:]
+        kh, kw = self.kernel_size
+        dense = h * w <= kh * kw and self.dilation == (1, 1) and self.padding_mode == "zeros"
+        return not dense and grouped_conv.applies(self, x)
+
+    def forward(self, x: torch.Tensor, relu_input: bool = False, compiled: bool | None = None) -> torch.Tensor:
+        """The conv of ``x`` (of ``relu(x)`` if ``relu_input``: the compiled loops ReLU while they pad)."""
+        if compiled if compiled is not None else self.compiled(x):
+            return grouped_conv.conv2d(x, self.weight, self.groups, self.stride[0], relu_input)
+        if relu_input:
+            x = torch.relu(x)
         h, w = x.shape[-2:]
         kh, kw = self.kernel_size
         if h * w > kh * kw or self.dilation != (1, 1) or self.padding_mode != "zeros":
-            if grouped_conv.applies(self, x):
-                return grouped_conv.conv2d(x, self.weight, self.groups, self.stride[0])
             return super().forward(x)
         r = self.groups
         kernel = self._dense_kernel(h, w, x.device)
@@ -119,6 +129,8 @@ def _tap_matrix(conv: nn.Conv2d, h: int, w: int, device: torch.device) -> torch.
 
 
 class ReLUConvBN(nn.Sequential):
+    """ReLU, conv, BN (NB201's op); the ReLU runs inside the conv where the compiled loops compute it."""
+
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, replicas: int) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
@@ -128,6 +140,9 @@ class ReLUConvBN(nn.Sequential):
             ),
             nn.BatchNorm2d(c_out * replicas),
         )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self[2](self[1](x, relu_input=True))
 
 
 def _make_op(name: str, channels: int, replicas: int) -> nn.Module:
@@ -167,9 +182,11 @@ class Cell(nn.Module):
             op = self.ops[position]
             if not isinstance(op, ReLUConvBN):
                 return op(nodes[src])
+            if op[1].compiled(nodes[src]):  # the ReLU happens in the conv's padding copy
+                return op[2](op[1](nodes[src], relu_input=True, compiled=True))
             if src not in activated:
                 activated[src] = op[0](nodes[src])
-            return op[2](op[1](activated[src]))
+            return op[2](op[1](activated[src], compiled=False))
 
         for node in range(1, NUM_NODES):
             terms = self.incoming.get(node)

@@ -1,0 +1,139 @@
+"""The compiled grouped-conv kernels against torch's convolution, their fallbacks and their cache."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+
+from naslab.training import grouped_conv  # noqa: E402
+
+needs_kernels = pytest.mark.skipif(not grouped_conv.available(), reason="no AVX2/FMA CPU or no C compiler")
+
+
+def _conv(groups, ci, co, k, s):
+    torch.manual_seed(ci * 1000 + co * 10 + k + s)
+    return torch.nn.Conv2d(groups * ci, groups * co, k, s, k // 2, groups=groups, bias=False)
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "groups, ci, co, k, s, h, batch",
+    [
+        (6, 8, 8, 3, 1, 8, 33),  # NB201 cell conv, first stage
+        (6, 16, 16, 3, 1, 4, 3),  # second stage
+        (2, 8, 16, 3, 2, 8, 5),  # reduction conv_a, stride 2
+        (3, 16, 32, 3, 2, 4, 2),
+        (6, 8, 8, 1, 1, 8, 7),  # 1x1
+        (1, 32, 32, 1, 1, 2, 4),  # one replica (the plain trainer), 32 channels: 4-vector blocks
+        (4, 8, 24, 3, 1, 6, 1),  # a shape no NB201 recipe has: 3 vectors, 6-pixel rows
+        (6, 1, 8, 3, 1, 8, 4),  # the stem: one input channel, no input gradient
+    ],
+)
+def test_forward_and_gradients_match_torch(groups, ci, co, k, s, h, batch):
+    conv = _conv(groups, ci, co, k, s)
+    x = torch.randn(batch, groups * ci, h, h).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(ci % 8 == 0)
+    assert grouped_conv.applies(conv, x)
+    inputs = [x, conv.weight] if x.requires_grad else [conv.weight]
+    expected = F.conv2d(x, conv.weight, stride=s, padding=k // 2, groups=groups)
+    grad = torch.randn_like(expected)
+    expected_grads = torch.autograd.grad(expected, inputs, grad)
+    got = grouped_conv.conv2d(x, conv.weight, groups, s)
+    got_grads = torch.autograd.grad(got, inputs, grad)
+    assert got.shape == expected.shape and got.is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip((got, *got_grads), (expected, *expected_grads)):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * float(b.detach().abs().max()))
+
+
+@needs_kernels
+def test_a_contiguous_input_gives_the_same_numbers():
+    conv = _conv(3, 8, 8, 3, 1)
+    x = torch.randn(4, 24, 8, 8)
+    assert torch.equal(grouped_conv.conv2d(x, conv.weight, 3),
+                       grouped_conv.conv2d(x.contiguous(memory_format=torch.channels_last), conv.weight, 3))
+
+
+@needs_kernels
+@pytest.mark.parametrize("change", ["bias", "channels", "stride3", "padding", "wide_stride2_with_grad", "float64"])
+def test_layers_it_does_not_serve_go_to_torch(change):
+    ci, co, k, s, h, bias, dtype, padding = 8, 8, 3, 1, 8, False, torch.float32, 1
+    if change == "channels":
+        co = 12
+    if change == "stride3":
+        s = 3
+    if change == "padding":
+        padding = 0
+    if change == "wide_stride2_with_grad":
+        s, h = 2, 16  # a whole 16-pixel row does not fit in the registers of conv_input_grad
+    if change == "bias":
+        bias = True
+    if change == "float64":
+        dtype = torch.float64
+    conv = torch.nn.Conv2d(2 * ci, 2 * co, k, s, padding, groups=2, bias=bias).to(dtype)
+    x = torch.randn(2, 2 * ci, h, h, dtype=dtype, requires_grad=True)
+    assert not grouped_conv.applies(conv, x)
+
+
+def test_switched_off_by_the_environment(monkeypatch):
+    monkeypatch.setenv(grouped_conv.ENV_SWITCH, "0")
+    conv = _conv(2, 8, 8, 3, 1)
+    assert not grouped_conv.applies(conv, torch.randn(2, 16, 8, 8))
+
+
+@needs_kernels
+def test_a_failed_compile_warns_once_and_falls_back(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("NASLAB_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
+    monkeypatch.setattr(grouped_conv, "_libraries", {})
+    monkeypatch.setitem(grouped_conv._state, "available", None)
+    conv = _conv(2, 8, 8, 3, 1)
+    x = torch.randn(2, 16, 8, 8)
+    with caplog.at_level(logging.WARNING, logger="naslab.training.grouped_conv"):
+        assert not grouped_conv.applies(conv, x)
+        assert not grouped_conv.applies(conv, x)
+    assert len([r for r in caplog.records if "compiling the grouped-conv kernel failed" in r.message]) == 1
+    assert list(tmp_path.iterdir()) == []  # no half-written library left behind
+
+
+@needs_kernels
+def test_a_compiled_library_is_loaded_from_the_disk_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("NASLAB_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setattr(grouped_conv, "_libraries", {})
+    shape = grouped_conv.Shape(8, 8, 3, 1, 5, 5)
+    assert grouped_conv._library(shape) is not None
+    files = list(tmp_path.glob("grouped_conv-*.so"))
+    assert len(files) == 1
+    # a second process (here: an empty in-memory table) loads it without compiling
+    monkeypatch.setattr(grouped_conv, "_libraries", {})
+
+    def no_compiler(*args, **kwargs):
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(grouped_conv.subprocess, "run", no_compiler)
+    assert grouped_conv._library(shape) is not None
+    # another shape is another library
+    monkeypatch.undo()
+    monkeypatch.setenv("NASLAB_KERNEL_CACHE", str(tmp_path))
+    assert grouped_conv._library(grouped_conv.Shape(8, 16, 3, 1, 5, 5)) is not None
+    assert len(list(tmp_path.glob("grouped_conv-*.so"))) == 2
+
+
+@needs_kernels
+def test_training_with_the_kernels_matches_training_without(monkeypatch):
+    from naslab.training.data import load_dataset
+    from naslab.training.trainer import Recipe, train_seeds
+
+    recipe = Recipe(train_size=200, val_size=100, test_size=100, epochs=2, channels=8, precise_bn=True)
+    splits = load_dataset("digits", 200, 100, 100)
+    arch = (3, 3, 2, 4, 3, 1)  # every op kind
+    with_kernels = train_seeds(arch, recipe, splits, [0, 1], device="cpu").metrics
+    monkeypatch.setenv(grouped_conv.ENV_SWITCH, "0")
+    without = train_seeds(arch, recipe, splits, [0, 1], device="cpu").metrics
+    for name in ("val_loss", "train_loss", "test_loss"):
+        torch.testing.assert_close(torch.from_numpy(with_kernels[name]), torch.from_numpy(without[name]),
+                                   rtol=1e-4, atol=1e-5)
