@@ -17,10 +17,13 @@ Prints trainings/s (one architecture x one seed), architectures/s (all seeds) an
 ratio fast / best plain. If a CUDA GPU is present it also times both trainers there.
 The machine may be shared: compare the ratio, measured in the same run.
 
-``--kernels`` instead times the two shape-dependent choices of the fast trainer beside
+``--kernels`` instead times the shape-dependent choices of the fast trainer beside
 their alternatives: the last stage's 3x3 conv as oneDNN's grouped conv and as
-:class:`naslab.training.models.ReplicaConv2d`'s batched matmul, and the validation/test
-pass in one batch and in chunks (:data:`naslab.training.trainer.EVAL_CHUNK`).
+:class:`naslab.training.models.ReplicaConv2d`'s batched matmul, every other conv shape of
+the recipe (and the 3x3 average pooling, and an evaluation-mode ReLU-conv-BN) by torch and
+by the compiled loops (:mod:`naslab.training.grouped_conv`, :mod:`naslab.training.avg_pool`),
+and the validation/test pass in one batch and in chunks
+(:data:`naslab.training.trainer.EVAL_CHUNK`).
 
 ``--profile`` instead prints where one training's CPU time goes (torch.profiler), by
 kind of work: conv forward and backward per feature-map size, BN, ReLU, pooling, copies.
@@ -202,6 +205,8 @@ def kernels_report(repeats: int) -> None:
     print(f"  last-stage 3x3 conv fwd+bwd [{b}, {r}x{c}, {side}x{side}]: oneDNN grouped conv {conv_ms:.2f} ms, "
           f"ReplicaConv2d as one batched matmul {dense_ms:.2f} ms ({conv_ms / dense_ms:.2f}x)")
 
+    _compiled_rows(recipe.channels, splits.in_channels, splits.image_size, r, b, rounds)
+
     model = network_of(None, (OPS.index("nor_conv_3x3"),) * 6, recipe.channels, recipe.cells_per_stage,
                        splits.num_classes, splits.in_channels, r)
     init_replicas(model, range(r))
@@ -224,6 +229,69 @@ def kernels_report(repeats: int) -> None:
         ms = float(np.median(timings[k]))
         mark = "  <- EVAL_CHUNK" if k == EVAL_CHUNK else ""
         print(f"    chunks of {k:5d}: {ms:7.1f} ms ({one_pass / ms:.2f}x one pass){mark}")
+
+
+def _compiled_rows(c: int, in_channels: int, side: int, r: int, b: int, rounds: int) -> None:
+    """Each layer shape of the recipe's network: torch's op (oneDNN) beside the compiled loops, fwd+bwd."""
+    import torch
+    import torch.nn.functional as F
+
+    from naslab.training import avg_pool, grouped_conv, native
+    from naslab.training.models import ReLUConvBN
+
+    if not native.available():
+        print("  compiled loops: unavailable here (no AVX2/FMA CPU or no C compiler)")
+        return
+    cl = torch.channels_last
+    # (what, input channels, output channels per replica, kernel, stride, map side, input needs a gradient)
+    convs = [("stem 3x3", in_channels, c, 3, 1, side, False),
+             ("cell 3x3", c, c, 3, 1, side, True), ("cell 1x1", c, c, 1, 1, side, True),
+             ("cell 3x3", 2 * c, 2 * c, 3, 1, side // 2, True), ("cell 1x1", 2 * c, 2 * c, 1, 1, side // 2, True),
+             ("reduction 3x3/2", c, 2 * c, 3, 2, side, True), ("reduction 3x3/2", 2 * c, 4 * c, 3, 2, side // 2, True),
+             ("cell 1x1", 4 * c, 4 * c, 1, 1, side // 4, True)]
+    print(f"  compiled loops (naslab.training.grouped_conv / avg_pool) vs torch, fwd+bwd, batch {b}, {r} replicas:")
+    for what, ci, co, k, stride, hw, needs_grad in convs:
+        weight = torch.randn(r * co, ci, k, k, requires_grad=True)
+        x = torch.randn(b, r * ci, hw, hw).contiguous(memory_format=cl).requires_grad_(needs_grad)
+        grad = torch.randn(b, r * co, (hw - 1) // stride + 1, (hw - 1) // stride + 1).contiguous(memory_format=cl)
+        wcl = weight.detach().contiguous(memory_format=cl).requires_grad_()
+
+        def torch_conv(x=x, wcl=wcl, stride=stride, k=k, grad=grad) -> None:
+            F.conv2d(x, wcl, stride=stride, padding=k // 2, groups=r).backward(grad)
+
+        def compiled_conv(x=x, weight=weight, stride=stride, grad=grad) -> None:
+            grouped_conv.conv2d(x, weight, r, stride).backward(grad)
+
+        pairs = [(_best_ms(torch_conv, 5), _best_ms(compiled_conv, 5)) for _ in range(rounds)]
+        t, m = (float(np.median(v)) for v in zip(*pairs))
+        print(f"    {what:<16} {ci:3d}->{co:3d} on {hw}x{hw}: torch {t:6.2f} ms, compiled {m:6.2f} ms ({t / m:.2f}x)")
+    op = ReLUConvBN(c, c, 3, 1, r).to(memory_format=cl).eval()
+    x = torch.randn(b, r * c, side, side).contiguous(memory_format=cl)
+
+    def three_ops() -> None:
+        with torch.no_grad():
+            op[2](F.conv2d(torch.relu(x), op[1].weight, padding=1, groups=r))
+
+    def fused() -> None:
+        with torch.no_grad():
+            op(x)
+
+    pairs = [(_best_ms(three_ops, 5), _best_ms(fused, 5)) for _ in range(rounds)]
+    t, m = (float(np.median(v)) for v in zip(*pairs))
+    print(f"    evaluation ReLU-conv-BN {c}->{c} on {side}x{side} (forward): torch's three ops {t:6.2f} ms, "
+          f"compiled with ReLU and BN inside {m:6.2f} ms ({t / m:.2f}x)")
+    x = torch.randn(b, r * c, side, side).contiguous(memory_format=cl).requires_grad_()
+    grad = torch.randn_like(x)
+
+    def torch_pool() -> None:
+        F.avg_pool2d(x, 3, 1, 1, count_include_pad=False).backward(grad)
+
+    def compiled_pool() -> None:
+        avg_pool.avg_pool_3x3(x).backward(grad)
+
+    pairs = [(_best_ms(torch_pool, 5), _best_ms(compiled_pool, 5)) for _ in range(rounds)]
+    t, m = (float(np.median(v)) for v in zip(*pairs))
+    print(f"    avg_pool_3x3 on {side}x{side}, {r * c} channels: torch {t:6.2f} ms, compiled {m:6.2f} ms ({t / m:.2f}x)")
 
 
 def _category(name: str, shapes: list) -> str:

@@ -1,81 +1,37 @@
-"""Grouped stride-1 convolutions on a CPU as compiled direct loops (the fast trainer's main kernel).
+"""Grouped convolutions on a CPU as compiled direct loops (the fast trainer's main kernel).
 
-NB201's replicated networks spend two thirds of a digits training in grouped 3x3 convs of
+NB201's replicated networks spent two thirds of a digits training in grouped 3x3 convs of
 8 to 16 channels per group on 8x8 and 4x4 maps, where oneDNN reaches about a quarter of a
-float32 matmul's FLOP rate (issue 18). ``grouped_conv.c`` computes them as plain
-register-blocked loops, compiled by the system's C compiler once per layer shape with the
-shape as constants (about 0.7 s each, cached on disk and shared by processes). Measured on
-one thread beside oneDNN in the same run (``python perf/trainer_speed.py --kernels``):
-forward 2x faster at 8 channels on 8x8 maps, 3x at 16 channels on 4x4, 7x for the 1-channel
-stem; the backward passes likewise.
+float32 matmul's FLOP rate (issue 18). ``grouped_conv.c`` computes them as
+register-blocked loops compiled for each layer shape (:mod:`naslab.training.native`);
+the loops alone run at 68-85 GFLOP/s on one thread, near the matmul's peak. Measured
+beside oneDNN in the same run (``python perf/trainer_speed.py --kernels``): forward and
+backward 2-3x faster at NB201's shapes, 7x for the 1-channel stem.
 
 It serves :class:`naslab.training.models.ReplicaConv2d` where it applies (:func:`applies`):
-a float32 CPU tensor, stride 1, a square kernel with "same" zero padding, output channels
-per group a multiple of 8 (and input channels too when the input needs a gradient), no
-bias. Everywhere else, and where it is unavailable (no AVX2/FMA, no C compiler, a failed
-compile: one warning, then oneDNN), the layer is ``torch.nn.Conv2d`` as before.
-``NASLAB_CONV_KERNELS=0`` switches it off. The sums run in another order than oneDNN's,
-so results agree with it up to float rounding; each is deterministic.
-
-Cache: ``$NASLAB_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/naslab/kernels`` (``~/.cache``);
-a library's name is the hash of the source, the flags and the shape, so an edited source
-or another shape never loads a stale one.
+a float32 CPU tensor, stride 1 or 2, a square odd kernel with "same" zero padding, output
+channels per group a multiple of 8 (input channels too when the input needs a gradient;
+with stride 2 also a row of at most 12 pixels), no bias, no autocast. Elsewhere, and where
+the loops are unavailable, the layer is torch's conv as before. The forward and weight
+gradients at stride 1 sum in oneDNN's order (bitwise its numbers on this machine); the
+input gradients at stride 2 sum in another, so trainings agree with oneDNN's up to float
+rounding; each is deterministic.
 """
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import logging
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from naslab.training import native
 
-SOURCE = Path(__file__).with_name("grouped_conv.c")
-FLAGS = ("-O3", "-mavx2", "-mfma", "-std=gnu11", "-shared", "-fPIC")
-ENV_SWITCH = "NASLAB_CONV_KERNELS"
 MAX_ACCUMULATORS = 12  # of AVX2's 16 vector registers: the rest hold weights and a broadcast value
-
-_state: dict[str, Any] = {"available": None}
-_libraries: dict[tuple, Any] = {}
-
-
-def _cpu_has_avx2_fma() -> bool:
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return False
-    words = set(flags.split())
-    return {"avx2", "fma"} <= words
-
-
-def _compiler() -> str | None:
-    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-
-
-def available() -> bool:
-    """Can this process use the compiled kernels? (Checked once; a failed compile turns them off.)"""
-    if os.environ.get(ENV_SWITCH, "1") == "0":
-        return False
-    if _state["available"] is None:
-        _state["available"] = _cpu_has_avx2_fma() and _compiler() is not None
-    return bool(_state["available"])
-
-
-def _cache_dir() -> Path:
-    if os.environ.get("NASLAB_KERNEL_CACHE"):
-        return Path(os.environ["NASLAB_KERNEL_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "naslab" / "kernels"
+# the weight gradient's tile of images: a quarter of a 1 MiB L2 cache (the groups are a run-time
+# argument, so the tile is sized for 8 of them; NB201 trains 6 seeds)
+TILE_BYTES = 256 * 1024
+# (function, pointer arguments, int arguments) of grouped_conv.c
+SIGNATURES = (("conv_pad", 2, 3), ("conv_relu_mask", 2, 2), ("conv_forward", 5, 2),
+              ("conv_weight_grad", 3, 2), ("conv_input_grad", 3, 2))
 
 
 def _largest_divisor(n: int, at_most: int) -> int:
@@ -110,7 +66,13 @@ class Shape:
             "OXB": _largest_divisor(wo, MAX_ACCUMULATORS // cob),
             "CIB": _largest_divisor(self.ci, MAX_ACCUMULATORS // cob),
             "CIV": _largest_divisor(max(self.ci // 8, 1), max(MAX_ACCUMULATORS // self.w, 1)),
+            "BT": max(1, TILE_BYTES // self.bytes_per_image(groups=8)),
         }
+
+    def bytes_per_image(self, groups: int) -> int:
+        """What one image's padded input and output gradient take (float32), for ``groups`` groups."""
+        ho, wo = self.out_size
+        return 4 * groups * ((self.h + 2 * self.p) * (self.w + 2 * self.p) * self.ci + ho * wo * self.co)
 
     def input_grad_shape(self) -> Shape | None:
         """The shape whose library computes this layer's input gradient (None: not by these kernels).
@@ -125,45 +87,8 @@ class Shape:
         return self if self.w <= MAX_ACCUMULATORS else None
 
 
-def _compile(shape: Shape) -> ctypes.CDLL:
-    defines = [f"-D{name}={value}" for name, value in shape.constants().items()]
-    source = SOURCE.read_bytes()
-    digest = hashlib.sha256(source + " ".join(FLAGS + tuple(defines)).encode()).hexdigest()[:20]
-    target = _cache_dir() / f"grouped_conv-{digest}.so"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # compile beside the target, then rename: concurrent build workers never load a half-written file
-        fd, partial = tempfile.mkstemp(suffix=".so", dir=target.parent)
-        os.close(fd)
-        try:
-            subprocess.run([_compiler(), *FLAGS, *defines, "-o", partial, str(SOURCE)],
-                           check=True, capture_output=True, text=True)
-            os.replace(partial, target)
-        finally:
-            if os.path.exists(partial):
-                os.unlink(partial)
-    library = ctypes.CDLL(str(target))
-    for name, pointers, ints in (("conv_pad", 2, 3), ("conv_relu_mask", 2, 2), ("conv_forward", 3, 2),
-                                 ("conv_weight_grad", 3, 2), ("conv_input_grad", 3, 2)):
-        function = getattr(library, name)
-        function.argtypes = [ctypes.c_void_p] * pointers + [ctypes.c_int] * ints
-        function.restype = None
-    return library
-
-
 def _library(shape: Shape) -> Any:
-    library = _libraries.get(shape)
-    if library is None:
-        try:
-            library = _compile(shape)
-        except (OSError, subprocess.CalledProcessError) as error:
-            detail = getattr(error, "stderr", "") or str(error)
-            log.warning("naslab: compiling the grouped-conv kernel failed, using torch's convolution "
-                        "instead (%s)", detail.strip().splitlines()[-1] if detail.strip() else error)
-            _state["available"] = False
-            return None
-        _libraries[shape] = library
-    return library
+    return native.library("grouped_conv.c", shape.constants(), SIGNATURES)
 
 
 def applies(conv: Any, x: Any) -> bool:
@@ -177,7 +102,7 @@ def applies(conv: Any, x: Any) -> bool:
         and conv.weight.dtype == torch.float32 and conv.bias is None
         and conv.kernel_size == (k, k) and k % 2 == 1 and conv.padding == (k // 2, k // 2)
         and conv.stride == (s, s) and s in (1, 2) and conv.dilation == (1, 1) and conv.padding_mode == "zeros"
-        and co % 8 == 0 and not torch.is_autocast_enabled("cpu") and available()
+        and co % 8 == 0 and not torch.is_autocast_enabled("cpu") and native.available()
     ):
         return False
     shape = Shape(ci, co, k, s, x.shape[2], x.shape[3])
@@ -201,12 +126,20 @@ def _padded(library: Any, shape: Shape, x: Any, groups: int, relu: bool = False)
     return out
 
 
-def _forward(library: Any, shape: Shape, xp: Any, w: Any, groups: int, batch: int) -> Any:
+def _forward(library: Any, shape: Shape, xp: Any, w: Any, groups: int, batch: int,
+             scale: Any = None, shift: Any = None) -> Any:
     import torch
 
     y = torch.empty((batch, groups * shape.co, *shape.out_size), dtype=xp.dtype, memory_format=torch.channels_last)
-    library.conv_forward(xp.data_ptr(), w.data_ptr(), y.data_ptr(), batch, groups)
+    affine = (scale.data_ptr(), shift.data_ptr()) if scale is not None else (None, None)
+    library.conv_forward(xp.data_ptr(), w.data_ptr(), y.data_ptr(), *affine, batch, groups)
     return y
+
+
+def _loop_weights(weight: Any, groups: int) -> Any:
+    """``[G*CO, CI, K, K]`` -> ``[G, K, K, CI, CO]``: output channels innermost, as the loops read them."""
+    co, ci, k = weight.shape[0] // groups, weight.shape[1], weight.shape[2]
+    return weight.detach().view(groups, co, ci, k, k).permute(0, 3, 4, 2, 1).contiguous()
 
 
 def _function() -> Any:
@@ -221,8 +154,7 @@ def _function() -> Any:
             shape = Shape(ci, co, k, stride, h, w)
             library = _library(shape)
             x = x.contiguous(memory_format=torch.channels_last)
-            # [G*CO, CI, K, K] -> [G, K, K, CI, CO]: output channels innermost, as the loops read them
-            w_loops = weight.detach().view(groups, co, ci, k, k).permute(0, 3, 4, 2, 1).contiguous()
+            w_loops = _loop_weights(weight, groups)
             xp = _padded(library, shape, x, groups, relu_input)
             ctx.save_for_backward(xp, w_loops)
             ctx.shape, ctx.groups, ctx.relu_input = shape, groups, relu_input
@@ -268,3 +200,17 @@ def conv2d(x: Any, weight: Any, groups: int, stride: int = 1, relu_input: bool =
     if not _GROUPED_CONV:
         _GROUPED_CONV.append(_function())
     return _GROUPED_CONV[0].apply(x, weight, groups, stride, relu_input)
+
+
+def conv2d_bn_inference(x: Any, weight: Any, groups: int, stride: int, relu_input: bool, bn: Any) -> Any:
+    """Without gradients: ``bn(conv2d(x, ...))`` for an evaluation-mode ``bn``, its affine map applied as
+    the loops store each output (equal up to float rounding to running the two one after the other)."""
+    import torch
+
+    b, _, h, w = x.shape
+    shape = Shape(weight.shape[1], weight.shape[0] // groups, weight.shape[2], stride, h, w)
+    library = _library(shape)
+    scale = (bn.weight * torch.rsqrt(bn.running_var + bn.eps)).contiguous()
+    shift = (bn.bias - bn.running_mean * scale).contiguous()
+    xp = _padded(library, shape, x.contiguous(memory_format=torch.channels_last), groups, relu_input)
+    return _forward(library, shape, xp, _loop_weights(weight, groups), groups, b, scale, shift)

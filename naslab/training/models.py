@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from naslab.spaces.nb201 import EDGES, NUM_NODES, OPS
-from naslab.training import grouped_conv
+from naslab.training import avg_pool, grouped_conv
 
 Arch = tuple[int, ...]
 
@@ -58,9 +58,17 @@ class ReplicaConv2d(nn.Conv2d):
         dense = h * w <= kh * kw and self.dilation == (1, 1) and self.padding_mode == "zeros"
         return not dense and grouped_conv.applies(self, x)
 
-    def forward(self, x: torch.Tensor, relu_input: bool = False, compiled: bool | None = None) -> torch.Tensor:
-        """The conv of ``x`` (of ``relu(x)`` if ``relu_input``: the compiled loops ReLU while they pad)."""
+    def forward(self, x: torch.Tensor, relu_input: bool = False, compiled: bool | None = None,
+                then_bn: nn.BatchNorm2d | None = None) -> torch.Tensor:
+        """The conv of ``x`` (of ``relu(x)`` if ``relu_input``: the compiled loops ReLU while they pad).
+
+        ``then_bn``: an evaluation-mode BN to apply to the output, only with the compiled loops and
+        no gradients (they apply its affine map as they store each output).
+        """
         if compiled if compiled is not None else self.compiled(x):
+            if then_bn is not None:
+                return grouped_conv.conv2d_bn_inference(x, self.weight, self.groups, self.stride[0], relu_input,
+                                                        then_bn)
             return grouped_conv.conv2d(x, self.weight, self.groups, self.stride[0], relu_input)
         if relu_input:
             x = torch.relu(x)
@@ -141,8 +149,22 @@ class ReLUConvBN(nn.Sequential):
             nn.BatchNorm2d(c_out * replicas),
         )
 
+    def forward(self, x: torch.Tensor, compiled: bool | None = None) -> torch.Tensor:
+        conv, bn = self[1], self[2]
+        compiled = conv.compiled(x) if compiled is None else compiled
+        if compiled and not bn.training and bn.track_running_stats and not torch.is_grad_enabled():
+            return conv(x, relu_input=True, compiled=True, then_bn=bn)  # the BN applied as the loops store
+        return bn(conv(x, relu_input=True, compiled=compiled))
+
+
+class AvgPool3x3(nn.AvgPool2d):
+    """NB201's 3x3 average pooling (padding not counted); :mod:`~naslab.training.avg_pool`'s loops where they apply."""
+
+    def __init__(self) -> None:
+        super().__init__(3, stride=1, padding=1, count_include_pad=False)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self[2](self[1](x, relu_input=True))
+        return avg_pool.avg_pool_3x3(x) if avg_pool.applies(x) else super().forward(x)
 
 
 def _make_op(name: str, channels: int, replicas: int) -> nn.Module:
@@ -153,7 +175,7 @@ def _make_op(name: str, channels: int, replicas: int) -> nn.Module:
     if name == "nor_conv_3x3":
         return ReLUConvBN(channels, channels, 3, 1, replicas)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return AvgPool3x3()
     raise ValueError(f"op {name!r} cannot be built; expected one of {OPS[1:]}")
 
 
@@ -183,7 +205,7 @@ class Cell(nn.Module):
             if not isinstance(op, ReLUConvBN):
                 return op(nodes[src])
             if op[1].compiled(nodes[src]):  # the ReLU happens in the conv's padding copy
-                return op[2](op[1](nodes[src], relu_input=True, compiled=True))
+                return op(nodes[src], compiled=True)
             if src not in activated:
                 activated[src] = op[0](nodes[src])
             return op[2](op[1](activated[src], compiled=False))

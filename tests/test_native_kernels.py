@@ -1,4 +1,4 @@
-"""The compiled grouped-conv kernels against torch's convolution, their fallbacks and their cache."""
+"""The trainer's compiled CPU loops (grouped convs, 3x3 average pooling) against torch's ops, their fallbacks, their cache."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 
-from naslab.training import grouped_conv  # noqa: E402
+from naslab.training import avg_pool, grouped_conv, native  # noqa: E402
 
-needs_kernels = pytest.mark.skipif(not grouped_conv.available(), reason="no AVX2/FMA CPU or no C compiler")
+needs_kernels = pytest.mark.skipif(not native.available(), reason="no AVX2/FMA CPU or no C compiler")
 
 
 def _conv(groups, ci, co, k, s):
@@ -80,7 +80,7 @@ def test_layers_it_does_not_serve_go_to_torch(change):
 
 
 def test_switched_off_by_the_environment(monkeypatch):
-    monkeypatch.setenv(grouped_conv.ENV_SWITCH, "0")
+    monkeypatch.setenv(native.ENV_SWITCH, "0")
     conv = _conv(2, 8, 8, 3, 1)
     assert not grouped_conv.applies(conv, torch.randn(2, 16, 8, 8))
 
@@ -89,32 +89,32 @@ def test_switched_off_by_the_environment(monkeypatch):
 def test_a_failed_compile_warns_once_and_falls_back(monkeypatch, tmp_path, caplog):
     monkeypatch.setenv("NASLAB_KERNEL_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
-    monkeypatch.setattr(grouped_conv, "_libraries", {})
-    monkeypatch.setitem(grouped_conv._state, "available", None)
+    monkeypatch.setattr(native, "_libraries", {})
+    monkeypatch.setitem(native._state, "available", None)
     conv = _conv(2, 8, 8, 3, 1)
     x = torch.randn(2, 16, 8, 8)
-    with caplog.at_level(logging.WARNING, logger="naslab.training.grouped_conv"):
+    with caplog.at_level(logging.WARNING, logger="naslab.training.native"):
         assert not grouped_conv.applies(conv, x)
         assert not grouped_conv.applies(conv, x)
-    assert len([r for r in caplog.records if "compiling the grouped-conv kernel failed" in r.message]) == 1
+    assert len([r for r in caplog.records if "compiling grouped_conv.c failed" in r.message]) == 1
     assert list(tmp_path.iterdir()) == []  # no half-written library left behind
 
 
 @needs_kernels
 def test_a_compiled_library_is_loaded_from_the_disk_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("NASLAB_KERNEL_CACHE", str(tmp_path))
-    monkeypatch.setattr(grouped_conv, "_libraries", {})
+    monkeypatch.setattr(native, "_libraries", {})
     shape = grouped_conv.Shape(8, 8, 3, 1, 5, 5)
     assert grouped_conv._library(shape) is not None
     files = list(tmp_path.glob("grouped_conv-*.so"))
     assert len(files) == 1
     # a second process (here: an empty in-memory table) loads it without compiling
-    monkeypatch.setattr(grouped_conv, "_libraries", {})
+    monkeypatch.setattr(native, "_libraries", {})
 
     def no_compiler(*args, **kwargs):
         raise AssertionError("compiled again")
 
-    monkeypatch.setattr(grouped_conv.subprocess, "run", no_compiler)
+    monkeypatch.setattr(native.subprocess, "run", no_compiler)
     assert grouped_conv._library(shape) is not None
     # another shape is another library
     monkeypatch.undo()
@@ -132,8 +132,62 @@ def test_training_with_the_kernels_matches_training_without(monkeypatch):
     splits = load_dataset("digits", 200, 100, 100)
     arch = (3, 3, 2, 4, 3, 1)  # every op kind
     with_kernels = train_seeds(arch, recipe, splits, [0, 1], device="cpu").metrics
-    monkeypatch.setenv(grouped_conv.ENV_SWITCH, "0")
+    monkeypatch.setenv(native.ENV_SWITCH, "0")
     without = train_seeds(arch, recipe, splits, [0, 1], device="cpu").metrics
     for name in ("val_loss", "train_loss", "test_loss"):
         torch.testing.assert_close(torch.from_numpy(with_kernels[name]), torch.from_numpy(without[name]),
                                    rtol=1e-4, atol=1e-5)
+
+
+@needs_kernels
+def test_relu_inside_the_conv_equals_relu_before_it():
+    conv = _conv(3, 8, 8, 3, 1)
+    x = torch.randn(5, 24, 8, 8).contiguous(memory_format=torch.channels_last).requires_grad_()
+    grad = torch.randn(5, 24, 8, 8)
+    expected = F.conv2d(torch.relu(x), conv.weight, padding=1, groups=3)
+    got = grouped_conv.conv2d(x, conv.weight, 3, relu_input=True)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    (expected_grad,) = torch.autograd.grad(expected, x, grad)
+    (got_grad,) = torch.autograd.grad(got, x, grad)
+    torch.testing.assert_close(got_grad, expected_grad, rtol=1e-5, atol=1e-5)
+    assert torch.equal(got_grad[x <= 0], torch.zeros_like(got_grad[x <= 0]))
+
+
+@needs_kernels
+@pytest.mark.parametrize("channels, size, batch", [(48, 8, 33), (96, 4, 2), (192, 2, 3), (8, 5, 1)])
+def test_avg_pool_gives_torch_numbers(channels, size, batch):
+    x = torch.randn(batch, channels, size, size).contiguous(memory_format=torch.channels_last).requires_grad_()
+    assert avg_pool.applies(x)
+    expected = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    got = avg_pool.avg_pool_3x3(x)
+    grad = torch.randn_like(expected)
+    assert torch.equal(got, expected)  # the same sums in the same order
+    assert torch.equal(torch.autograd.grad(got, x, grad)[0], torch.autograd.grad(expected, x, grad)[0])
+
+
+def test_avg_pool_leaves_other_maps_to_torch():
+    assert not avg_pool.applies(torch.randn(2, 12, 8, 8).contiguous(memory_format=torch.channels_last))
+    assert not avg_pool.applies(torch.randn(2, 16, 8, 8))  # not channels-last
+    assert not avg_pool.applies(torch.randn(2, 16, 8, 8, dtype=torch.float64).contiguous(memory_format=torch.channels_last))
+
+
+@needs_kernels
+def test_an_evaluation_mode_relu_conv_bn_applies_its_bn_inside_the_conv():
+    from naslab.training.models import ReLUConvBN
+
+    torch.manual_seed(3)
+    op = ReLUConvBN(8, 16, 3, 1, 3).to(memory_format=torch.channels_last)
+    bn = op[2]
+    with torch.no_grad():
+        bn.running_mean.normal_()
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.normal_()
+        bn.bias.normal_()
+    op.eval()
+    x = torch.randn(4, 24, 8, 8).contiguous(memory_format=torch.channels_last)
+    assert op[1].compiled(x)
+    with torch.no_grad():
+        got = op(x)
+        expected = F.batch_norm(F.conv2d(torch.relu(x), op[1].weight, padding=1, groups=3), bn.running_mean,
+                                bn.running_var, bn.weight, bn.bias, training=False, eps=bn.eps)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
