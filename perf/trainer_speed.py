@@ -29,9 +29,10 @@ and the validation/test pass in one batch and in chunks
 kind of work: conv forward and backward per feature-map size, BN, ReLU, pooling, copies.
 
 ``--flops`` instead measures the fast trainer against the machine, in this process on
-one thread: a float32 matmul (the peak) and a grouped 3x3 conv2d forward+backward of
-the recipe's first-stage shape (all seeds as groups, channels-last: the floor of the
-trainer's main kernel) as GFLOP/s, then one ``train_seeds`` of the all-3x3 cell (the
+one thread: a float32 matmul (the peak), a grouped 3x3 conv2d forward+backward of
+the recipe's first-stage shape by torch (oneDNN; all seeds as groups, channels-last: the
+floor the trainer had before its compiled loops) and the same by the compiled loops, as
+GFLOP/s, then one ``train_seeds`` of the all-3x3 cell (the
 largest) with its FLOPs counted from :func:`naslab.training.models.count_flops`
 (training 3 x forward, 2 FLOPs per multiply-accumulate; evaluation = precise-BN pass
 over the training images + validation + test where the recipe tests): achieved GFLOP/s
@@ -112,7 +113,10 @@ def flops_report(repeats: int) -> None:
     """The fast trainer's FLOP/s against a matmul and a grouped conv of the recipe, one thread."""
     import torch
 
+    import torch.nn.functional as F
+
     from naslab.spaces.nb201 import OPS
+    from naslab.training import grouped_conv, native
     from naslab.training.models import count_flops
     from naslab.training.trainer import train_seeds
 
@@ -126,11 +130,14 @@ def flops_report(repeats: int) -> None:
     x = torch.randn(b, r * c, hw, hw).contiguous(memory_format=torch.channels_last).requires_grad_()
     grad = torch.randn(b, r * c, hw, hw).contiguous(memory_format=torch.channels_last)
     # alternated with the trainings below, so that drifting load hits each alike (medians)
-    peaks, convs = [], []
+    peaks, convs, compiled = [], [], []
+    conv_flops = 3 * 2 * b * r * c * hw * hw * c * 9
 
     def baselines() -> None:
         peaks.append(_gflops(lambda: a @ a, 2 * 512**3))
-        convs.append(_gflops(lambda: layer(x).backward(grad), 3 * 2 * b * r * c * hw * hw * c * 9))
+        convs.append(_gflops(lambda: F.conv2d(x, layer.weight, padding=1, groups=r).backward(grad), conv_flops))
+        if native.available():
+            compiled.append(_gflops(lambda: grouped_conv.conv2d(x, layer.weight, r).backward(grad), conv_flops))
 
     arch = (OPS.index("nor_conv_3x3"),) * 6
     macs = 1e6 * count_flops(arch, recipe.channels, recipe.cells_per_stage, splits.num_classes,
@@ -156,7 +163,10 @@ def flops_report(repeats: int) -> None:
     in_training = train_flops / train / 1e9
     print(f"one thread, load average {os.getloadavg()[0]:.2f}; medians of {repeats} trainings and {repeats + 1} baselines")
     print(f"  float32 matmul 512x512:                         {peak:7.1f} GFLOP/s (peak)")
-    print(f"  grouped conv2d 3x3 fwd+bwd [{b}, {r}x{c}, {hw}x{hw}], {r} groups: {conv_floor:7.1f} GFLOP/s (floor)")
+    print(f"  grouped conv2d 3x3 fwd+bwd [{b}, {r}x{c}, {hw}x{hw}], {r} groups: {conv_floor:7.1f} GFLOP/s "
+          "(floor: torch's, oneDNN)")
+    if compiled:
+        print(f"  the same conv by naslab's compiled loops (the trainer's):   {float(np.median(compiled)):7.1f} GFLOP/s")
     print(f"  all-3x3 cell, {r} seeds as replicas: {train_flops / 1e9:.1f} GFLOP training + {eval_flops / 1e9:.1f} GFLOP "
           f"evaluation in {wall:.2f} s ({train:.2f} s training)")
     print(f"  fast trainer overall: {achieved:.1f} GFLOP/s = {achieved / peak:.2f} of the matmul, "
@@ -196,7 +206,7 @@ def kernels_report(repeats: int) -> None:
         F.conv2d(x, dense.weight, padding=1, groups=r).sum().backward()
 
     def as_matmul() -> None:
-        dense(x).sum().backward()
+        dense(x, compiled=False).sum().backward()  # the path where the compiled loops do not apply
 
     rounds = max(repeats, 3)
     pairs = [(_best_ms(grouped, 10), _best_ms(as_matmul, 10)) for _ in range(rounds)]
@@ -248,7 +258,7 @@ def _compiled_rows(c: int, in_channels: int, side: int, r: int, b: int, rounds: 
              ("cell 3x3", c, c, 3, 1, side, True), ("cell 1x1", c, c, 1, 1, side, True),
              ("cell 3x3", 2 * c, 2 * c, 3, 1, side // 2, True), ("cell 1x1", 2 * c, 2 * c, 1, 1, side // 2, True),
              ("reduction 3x3/2", c, 2 * c, 3, 2, side, True), ("reduction 3x3/2", 2 * c, 4 * c, 3, 2, side // 2, True),
-             ("cell 1x1", 4 * c, 4 * c, 1, 1, side // 4, True)]
+             ("cell 3x3", 4 * c, 4 * c, 3, 1, side // 4, True), ("cell 1x1", 4 * c, 4 * c, 1, 1, side // 4, True)]
     print(f"  compiled loops (naslab.training.grouped_conv / avg_pool) vs torch, fwd+bwd, batch {b}, {r} replicas:")
     for what, ci, co, k, stride, hw, needs_grad in convs:
         weight = torch.randn(r * co, ci, k, k, requires_grad=True)

@@ -67,7 +67,9 @@ void conv_forward(const float *restrict xp, const float *restrict w, float *rest
 #pragma GCC unroll 4
               for (int j = 0; j < COB; j++) acc[t][j] = _mm256_setzero_ps();
             for (int ky = 0; ky < K; ky++) {
-              const float *xrow = xp + ((long)(b * HP + oy * S + ky) * WP) * G * CI + g * CI;
+              const int iy = oy * S + ky;  /* padded coordinates: taps on the zero border add nothing */
+              if (iy < P || iy >= P + H) continue;
+              const float *xrow = xp + ((long)(b * HP + iy) * WP) * G * CI + g * CI;
 #pragma GCC unroll 3
               for (int kx = 0; kx < K; kx++) {
                 const float *wk = w + (((long)(g * K + ky) * K + kx) * CI) * CO + co0;
@@ -77,7 +79,9 @@ void conv_forward(const float *restrict xp, const float *restrict w, float *rest
                   for (int j = 0; j < COB; j++) wv[j] = _mm256_loadu_ps(wk + ci * CO + 8 * j);
 #pragma GCC unroll 16
                   for (int t = 0; t < OXB; t++) {
-                    __m256 xb = _mm256_broadcast_ss(xrow + (long)((ox0 + t) * S + kx) * G * CI + ci);
+                    const int ix = (ox0 + t) * S + kx;
+                    if (ix < P || ix >= P + W) continue;  /* known at compile time where a block is a whole row */
+                    __m256 xb = _mm256_broadcast_ss(xrow + (long)ix * G * CI + ci);
 #pragma GCC unroll 4
                     for (int j = 0; j < COB; j++) acc[t][j] = _mm256_fmadd_ps(xb, wv[j], acc[t][j]);
                   }
@@ -120,11 +124,16 @@ void conv_weight_grad(const float *restrict xp, const float *restrict gy, float 
 #pragma GCC unroll 4
                 for (int j = 0; j < COB; j++)
                   acc[t][j] = b0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(out + (long)t * CO + 8 * j);
+              /* the outputs whose tap (ky, kx) falls inside the map (the zero border adds nothing) */
+              const int oy0 = ky >= P ? 0 : (P - ky + S - 1) / S, ox0 = kx >= P ? 0 : (P - kx + S - 1) / S;
+              int oy1 = (P + H - 1 - ky) / S + 1, ox1 = (P + W - 1 - kx) / S + 1;
+              oy1 = oy1 < HO ? oy1 : HO;
+              ox1 = ox1 < WO ? ox1 : WO;
               for (int b = b0; b < b1; b++)
-                for (int oy = 0; oy < HO; oy++) {
+                for (int oy = oy0; oy < oy1; oy++) {
                   const float *xrow = xp + ((long)(b * HP + oy * S + ky) * WP + kx) * G * CI + g * CI + ci0;
                   const float *grow = gy + ((long)(b * HO + oy) * WO * G + g) * CO + co0;
-                  for (int ox = 0; ox < WO; ox++) {
+                  for (int ox = ox0; ox < ox1; ox++) {
                     const float *xv = xrow + (long)ox * S * G * CI;
                     __m256 gv[COB];
 #pragma GCC unroll 4

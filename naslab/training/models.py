@@ -37,14 +37,14 @@ Arch = tuple[int, ...]
 class ReplicaConv2d(nn.Conv2d):
     """A conv with one group per replica, computed by the fastest of three ways for its shape.
 
-    * A map the kernel covers whole (NB201's last stage: 2x2 maps of 4C channels, where every
-      output pixel of a 3x3 conv sees every input pixel) is a dense linear map of the flattened
-      map: per replica a ``[Ci*H*W, Co*Ho*Wo]`` matrix built from the kernel (zeros where a tap
-      falls on padding), applied as one batched matmul; oneDNN's grouped conv spends 3x longer
-      there. Used where the dense map has no more multiplies than the conv nominally does
-      (``H*W <= kH*kW``).
-    * Elsewhere, on a CPU, :mod:`naslab.training.grouped_conv`'s compiled loops where they apply
-      (stride 1 or 2, "same" padding, 8k output channels per group): 2-3x oneDNN there.
+    * On a CPU, :mod:`naslab.training.grouped_conv`'s compiled loops where they apply (stride 1
+      or 2, "same" padding, 8k output channels per group): 1.1-3.3x oneDNN at NB201's shapes.
+    * Otherwise, a map the kernel covers whole (NB201's last stage: 2x2 maps of 4C channels,
+      where every output pixel of a 3x3 conv sees every input pixel) is a dense linear map of
+      the flattened map: per replica a ``[Ci*H*W, Co*Ho*Wo]`` matrix built from the kernel
+      (zeros where a tap falls on padding), applied as one batched matmul; oneDNN's grouped
+      conv spends 2.7x longer there. Used where the dense map has no more multiplies than the
+      conv nominally does (``H*W <= kH*kW``).
     * Otherwise ``nn.Conv2d``.
 
     All three do the same arithmetic in another order (equal up to float rounding, ~1e-6
@@ -53,10 +53,7 @@ class ReplicaConv2d(nn.Conv2d):
 
     def compiled(self, x: torch.Tensor) -> bool:
         """Does :mod:`~naslab.training.grouped_conv` compute this conv of ``x``?"""
-        h, w = x.shape[-2:]
-        kh, kw = self.kernel_size
-        dense = h * w <= kh * kw and self.dilation == (1, 1) and self.padding_mode == "zeros"
-        return not dense and grouped_conv.applies(self, x)
+        return grouped_conv.applies(self, x)
 
     def forward(self, x: torch.Tensor, relu_input: bool = False, compiled: bool | None = None,
                 then_bn: nn.BatchNorm2d | None = None) -> torch.Tensor:
