@@ -191,3 +191,26 @@ def test_an_evaluation_mode_relu_conv_bn_applies_its_bn_inside_the_conv():
         expected = F.batch_norm(F.conv2d(torch.relu(x), op[1].weight, padding=1, groups=3), bn.running_mean,
                                 bn.running_var, bn.weight, bn.bias, training=False, eps=bn.eps)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@needs_kernels
+def test_evaluation_sees_the_weights_the_optimizer_just_changed():
+    from naslab.training.models import ReLUConvBN
+
+    op = ReLUConvBN(8, 8, 3, 1, 2).to(memory_format=torch.channels_last).eval()
+    x = torch.randn(3, 16, 8, 8).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        before = op(x)
+        op[1].weight.mul_(2.0)  # an in-place update, as SGD's
+        after = op(x)
+        expected = op[2](F.conv2d(torch.relu(x), op[1].weight, padding=1, groups=2))
+    torch.testing.assert_close(after, expected, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(before, after)
+
+
+@needs_kernels
+def test_the_weight_gradient_comes_in_the_parameters_layout():
+    conv = _conv(2, 8, 8, 3, 1).to(memory_format=torch.channels_last)
+    x = torch.randn(3, 16, 8, 8).contiguous(memory_format=torch.channels_last)
+    grouped_conv.conv2d(x, conv.weight, 2).sum().backward()
+    assert conv.weight.grad.stride() == conv.weight.stride()

@@ -3,13 +3,14 @@
  * naslab/training/grouped_conv.py compiles this file once per layer shape, with the shape as
  * compile-time constants (-DCI=... etc.), so every loop bound is known and the accumulators
  * live in registers. Layouts (row-major, "G" = groups = replicas):
- *   x   [B][HP][WP][G][CI]   the input, already zero-padded by P on each side (HP = H + 2P)
+ *   x   [B][H][W][G][CI]     the input
  *   w   [G][K][K][CI][CO]    the weights, output channels innermost
  *   y   [B][HO][WO][G][CO]   the output (a channels-last [B, G*CO, HO, WO] tensor)
- * Constants: CI, CO (a multiple of 8), K, S (stride), P, H, W, HP, WP, HO, WO, and the
+ * Constants: CI, CO (a multiple of 8), K, S (stride), P (zero padding), H, W, HO, WO, and the
  * register blocks OXB (output pixels of a row) x COB (8-channel vectors) for conv_forward,
  * CIB (input channels) x COB for conv_weight_grad and W x CIV for conv_input_grad; BT, the
- * images per cache tile of conv_weight_grad.
+ * images per cache tile of conv_weight_grad. Taps that fall on the zero padding are skipped
+ * (they would add 0), so no padded copy of a map is ever made.
  *
  * Why: oneDNN runs NB201's grouped convs (8-16 channels per group, 8x8 and 4x4 maps) at a
  * quarter of a matmul's FLOP rate; these loops keep OXB*COB (or CIB*COB) independent FMA
@@ -19,42 +20,21 @@
 #include <immintrin.h>
 #include <string.h>
 
-/* xp = x zero-padded by P rows and columns, ReLU'd on the way if relu (a ReLU-Conv's ReLU costs no
- * pass of its own); x [B][H][W][G*CI] */
-void conv_pad(const float *restrict x, float *restrict xp, int B, int G, int relu) {
-  const long row = (long)W * G * CI, prow = (long)WP * G * CI;
-  for (int b = 0; b < B; b++) {
-    float *out = xp + (long)b * HP * prow;
-    memset(out, 0, sizeof(float) * P * prow);
-    for (int iy = 0; iy < H; iy++) {
-      float *dst = out + (long)(iy + P) * prow;
-      const float *src = x + ((long)b * H + iy) * row;
-      memset(dst, 0, sizeof(float) * P * G * CI);
-      if (relu) {
-        for (long i = 0; i < row; i++) dst[(long)P * G * CI + i] = src[i] > 0.0f ? src[i] : 0.0f;
-      } else {
-        memcpy(dst + (long)P * G * CI, src, sizeof(float) * row);
-      }
-      memset(dst + (long)(P + W) * G * CI, 0, sizeof(float) * P * G * CI);
-    }
-    memset(out + (long)(P + H) * prow, 0, sizeof(float) * P * prow);
-  }
+/* xr = relu(x): a ReLU-Conv's ReLU as the copy the weight gradient needs anyway; x [B][H][W][G*CI] */
+void conv_relu_copy(const float *restrict x, float *restrict xr, int B, int G) {
+  const long n = (long)B * H * W * G * CI;
+  for (long i = 0; i < n; i++) xr[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-/* ReLU's backward on the input gradient: gx = 0 where the ReLU'd padded input xp is not positive */
-void conv_relu_mask(const float *restrict xp, float *restrict gx, int B, int G) {
-  const long row = (long)W * G * CI, prow = (long)WP * G * CI;
-  for (int b = 0; b < B; b++)
-    for (int iy = 0; iy < H; iy++) {
-      const float *a = xp + ((long)b * HP + iy + P) * prow + (long)P * G * CI;
-      float *g = gx + ((long)b * H + iy) * row;
-      for (long i = 0; i < row; i++) g[i] = a[i] > 0.0f ? g[i] : 0.0f;
-    }
+/* ReLU's backward on the input gradient: gx = 0 where the ReLU'd input xr is not positive */
+void conv_relu_mask(const float *restrict xr, float *restrict gx, int B, int G) {
+  const long n = (long)B * H * W * G * CI;
+  for (long i = 0; i < n; i++) gx[i] = xr[i] > 0.0f ? gx[i] : 0.0f;
 }
 
-/* y = conv(xp, w), times scale plus shift per output channel (G*CO each) unless they are NULL:
+/* y = conv(x, w), times scale plus shift per output channel (G*CO each) unless they are NULL:
  * an evaluation-mode BatchNorm after the conv costs no pass of its own */
-void conv_forward(const float *restrict xp, const float *restrict w, float *restrict y,
+void conv_forward(const float *restrict x, const float *restrict w, float *restrict y,
                   const float *restrict scale, const float *restrict shift, int B, int G) {
   for (int b = 0; b < B; b++)
     for (int oy = 0; oy < HO; oy++)
@@ -67,9 +47,9 @@ void conv_forward(const float *restrict xp, const float *restrict w, float *rest
 #pragma GCC unroll 4
               for (int j = 0; j < COB; j++) acc[t][j] = _mm256_setzero_ps();
             for (int ky = 0; ky < K; ky++) {
-              const int iy = oy * S + ky;  /* padded coordinates: taps on the zero border add nothing */
-              if (iy < P || iy >= P + H) continue;
-              const float *xrow = xp + ((long)(b * HP + iy) * WP) * G * CI + g * CI;
+              const int iy = oy * S + ky - P;
+              if (iy < 0 || iy >= H) continue;  /* a tap on the zero padding adds nothing */
+              const float *xrow = x + ((long)(b * H + iy) * W) * G * CI + g * CI;
 #pragma GCC unroll 3
               for (int kx = 0; kx < K; kx++) {
                 const float *wk = w + (((long)(g * K + ky) * K + kx) * CI) * CO + co0;
@@ -79,8 +59,8 @@ void conv_forward(const float *restrict xp, const float *restrict w, float *rest
                   for (int j = 0; j < COB; j++) wv[j] = _mm256_loadu_ps(wk + ci * CO + 8 * j);
 #pragma GCC unroll 16
                   for (int t = 0; t < OXB; t++) {
-                    const int ix = (ox0 + t) * S + kx;
-                    if (ix < P || ix >= P + W) continue;  /* known at compile time where a block is a whole row */
+                    const int ix = (ox0 + t) * S + kx - P;
+                    if (ix < 0 || ix >= W) continue;  /* known at compile time where a block is a whole row */
                     __m256 xb = _mm256_broadcast_ss(xrow + (long)ix * G * CI + ci);
 #pragma GCC unroll 4
                     for (int j = 0; j < COB; j++) acc[t][j] = _mm256_fmadd_ps(xb, wv[j], acc[t][j]);
@@ -105,11 +85,11 @@ void conv_forward(const float *restrict xp, const float *restrict w, float *rest
           }
 }
 
-/* gw[g][ky][kx][ci][co] = sum over b, oy, ox of xp[b][oy*S+ky][ox*S+kx][g][ci] * gy[b][oy][ox][g][co].
- * The images go in tiles of BT (whose xp and gy stay in the L2 cache across the passes over
+/* gw[g][ky][kx][ci][co] = sum over b, oy, ox of x[b][oy*S+ky-P][ox*S+kx-P][g][ci] * gy[b][oy][ox][g][co]
+ * (taps on the padding left out). The images go in tiles of BT (whose x and gy stay in the L2 cache across the passes over
  * (g, ky, kx, channel block)); each pass resumes its sums from gw, so the order of every sum is
  * still b, oy, ox, as without tiles (2x faster than streaming all images per pass from L3). */
-void conv_weight_grad(const float *restrict xp, const float *restrict gy, float *restrict gw, int B, int G) {
+void conv_weight_grad(const float *restrict x, const float *restrict gy, float *restrict gw, int B, int G) {
   for (int b0 = 0; b0 < B; b0 += BT) {
     const int b1 = b0 + BT < B ? b0 + BT : B;
     for (int g = 0; g < G; g++)
@@ -131,10 +111,10 @@ void conv_weight_grad(const float *restrict xp, const float *restrict gy, float 
               ox1 = ox1 < WO ? ox1 : WO;
               for (int b = b0; b < b1; b++)
                 for (int oy = oy0; oy < oy1; oy++) {
-                  const float *xrow = xp + ((long)(b * HP + oy * S + ky) * WP + kx) * G * CI + g * CI + ci0;
+                  const long xrow = (long)(b * H + oy * S + ky - P) * W;
                   const float *grow = gy + ((long)(b * HO + oy) * WO * G + g) * CO + co0;
                   for (int ox = ox0; ox < ox1; ox++) {
-                    const float *xv = xrow + (long)ox * S * G * CI;
+                    const float *xv = x + ((xrow + ox * S + kx - P) * G + g) * CI + ci0;
                     __m256 gv[COB];
 #pragma GCC unroll 4
                     for (int j = 0; j < COB; j++) gv[j] = _mm256_loadu_ps(grow + (long)ox * G * CO + 8 * j);

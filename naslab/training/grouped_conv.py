@@ -30,7 +30,7 @@ MAX_ACCUMULATORS = 12  # of AVX2's 16 vector registers: the rest hold weights an
 # argument, so the tile is sized for 8 of them; NB201 trains 6 seeds)
 TILE_BYTES = 256 * 1024
 # (function, pointer arguments, int arguments) of grouped_conv.c
-SIGNATURES = (("conv_pad", 2, 3), ("conv_relu_mask", 2, 2), ("conv_forward", 5, 2),
+SIGNATURES = (("conv_relu_copy", 2, 2), ("conv_relu_mask", 2, 2), ("conv_forward", 5, 2),
               ("conv_weight_grad", 3, 2), ("conv_input_grad", 3, 2))
 
 
@@ -62,7 +62,7 @@ class Shape:
         ho, wo = self.out_size
         return {
             "CI": self.ci, "CO": self.co, "K": self.k, "S": self.s, "P": self.p, "H": self.h, "W": self.w,
-            "HP": self.h + 2 * self.p, "WP": self.w + 2 * self.p, "HO": ho, "WO": wo, "COB": cob,
+            "HO": ho, "WO": wo, "COB": cob,
             "OXB": _largest_divisor(wo, MAX_ACCUMULATORS // cob),
             "CIB": _largest_divisor(self.ci, MAX_ACCUMULATORS // cob),
             "CIV": _largest_divisor(max(self.ci // 8, 1), max(MAX_ACCUMULATORS // self.w, 1)),
@@ -70,9 +70,9 @@ class Shape:
         }
 
     def bytes_per_image(self, groups: int) -> int:
-        """What one image's padded input and output gradient take (float32), for ``groups`` groups."""
+        """What one image's input and output gradient take (float32), for ``groups`` groups."""
         ho, wo = self.out_size
-        return 4 * groups * ((self.h + 2 * self.p) * (self.w + 2 * self.p) * self.ci + ho * wo * self.co)
+        return 4 * groups * (self.h * self.w * self.ci + ho * wo * self.co)
 
     def input_grad_shape(self) -> Shape | None:
         """The shape whose library computes this layer's input gradient (None: not by these kernels).
@@ -114,25 +114,25 @@ def applies(conv: Any, x: Any) -> bool:
     return backward is not None and _library(backward) is not None
 
 
-def _padded(library: Any, shape: Shape, x: Any, groups: int, relu: bool = False) -> Any:
-    """``x`` zero-padded for the loops (``[B, HP, WP, G*CI]``), ReLU'd first if ``relu``."""
+def _input(library: Any, x: Any, groups: int, relu: bool) -> Any:
+    """What the loops read: ``x`` (channels-last), or its ReLU'd copy if ``relu``."""
     import torch
 
-    if shape.p == 0 and not relu:
+    x = x.contiguous(memory_format=torch.channels_last)
+    if not relu:
         return x
-    b = x.shape[0]
-    out = torch.empty((b, shape.h + 2 * shape.p, shape.w + 2 * shape.p, groups * shape.ci), dtype=x.dtype)
-    library.conv_pad(x.data_ptr(), out.data_ptr(), b, groups, int(relu))
+    out = torch.empty_like(x, memory_format=torch.channels_last)
+    library.conv_relu_copy(x.data_ptr(), out.data_ptr(), x.shape[0], groups)
     return out
 
 
-def _forward(library: Any, shape: Shape, xp: Any, w: Any, groups: int, batch: int,
+def _forward(library: Any, shape: Shape, x: Any, w: Any, groups: int, batch: int,
              scale: Any = None, shift: Any = None) -> Any:
     import torch
 
-    y = torch.empty((batch, groups * shape.co, *shape.out_size), dtype=xp.dtype, memory_format=torch.channels_last)
+    y = torch.empty((batch, groups * shape.co, *shape.out_size), dtype=x.dtype, memory_format=torch.channels_last)
     affine = (scale.data_ptr(), shift.data_ptr()) if scale is not None else (None, None)
-    library.conv_forward(xp.data_ptr(), w.data_ptr(), y.data_ptr(), *affine, batch, groups)
+    library.conv_forward(x.data_ptr(), w.data_ptr(), y.data_ptr(), *affine, batch, groups)
     return y
 
 
@@ -153,24 +153,28 @@ def _function() -> Any:
             ci, k = weight.shape[1], weight.shape[2]
             shape = Shape(ci, co, k, stride, h, w)
             library = _library(shape)
-            x = x.contiguous(memory_format=torch.channels_last)
             w_loops = _loop_weights(weight, groups)
-            xp = _padded(library, shape, x, groups, relu_input)
-            ctx.save_for_backward(xp, w_loops)
+            xin = _input(library, x, groups, relu_input)
+            ctx.save_for_backward(xin, w_loops)
             ctx.shape, ctx.groups, ctx.relu_input = shape, groups, relu_input
-            return _forward(library, shape, xp, w_loops, groups, b)
+            ctx.weight_channels_last = not weight.is_contiguous() and weight.is_contiguous(memory_format=torch.channels_last)
+            return _forward(library, shape, xin, w_loops, groups, b)
 
         @staticmethod
         def backward(ctx: Any, grad: Any) -> Any:
-            xp, w_loops = ctx.saved_tensors
+            xin, w_loops = ctx.saved_tensors
             shape, groups = ctx.shape, ctx.groups
             grad = grad.contiguous(memory_format=torch.channels_last)
             b = grad.shape[0]
             grad_x = grad_w = None
             if ctx.needs_input_grad[1]:
                 gw = torch.empty_like(w_loops)
-                _library(shape).conv_weight_grad(xp.data_ptr(), grad.data_ptr(), gw.data_ptr(), b, groups)
-                grad_w = gw.permute(0, 4, 3, 1, 2).reshape(groups * shape.co, shape.ci, shape.k, shape.k)
+                _library(shape).conv_weight_grad(xin.data_ptr(), grad.data_ptr(), gw.data_ptr(), b, groups)
+                if ctx.weight_channels_last:  # the parameter's own layout: autograd stores it without a copy
+                    grad_w = gw.permute(0, 4, 1, 2, 3).reshape(groups * shape.co, shape.k, shape.k, shape.ci)
+                    grad_w = grad_w.permute(0, 3, 1, 2)
+                else:
+                    grad_w = gw.permute(0, 4, 3, 1, 2).reshape(groups * shape.co, shape.ci, shape.k, shape.k)
             if ctx.needs_input_grad[0]:
                 back = shape.input_grad_shape()
                 library = _library(back)
@@ -178,14 +182,14 @@ def _function() -> Any:
                     # "same" padding: the input's gradient is the output's gradient convolved with the
                     # kernel flipped in space and transposed in channels
                     w_back = w_loops.flip(1, 2).transpose(3, 4).contiguous()
-                    grad_x = _forward(library, back, _padded(library, back, grad, groups), w_back, groups, b)
+                    grad_x = _forward(library, back, grad, w_back, groups, b)
                 else:
                     grad_x = torch.empty((b, groups * shape.ci, shape.h, shape.w), dtype=grad.dtype,
                                          memory_format=torch.channels_last)
                     w_back = w_loops.transpose(3, 4).contiguous()
                     library.conv_input_grad(grad.data_ptr(), w_back.data_ptr(), grad_x.data_ptr(), b, groups)
                 if ctx.relu_input:
-                    _library(shape).conv_relu_mask(xp.data_ptr(), grad_x.data_ptr(), b, groups)
+                    _library(shape).conv_relu_mask(xin.data_ptr(), grad_x.data_ptr(), b, groups)
             return grad_x, grad_w, None, None, None
 
     return GroupedConv
@@ -212,5 +216,11 @@ def conv2d_bn_inference(x: Any, weight: Any, groups: int, stride: int, relu_inpu
     library = _library(shape)
     scale = (bn.weight * torch.rsqrt(bn.running_var + bn.eps)).contiguous()
     shift = (bn.bias - bn.running_mean * scale).contiguous()
-    xp = _padded(library, shape, x.contiguous(memory_format=torch.channels_last), groups, relu_input)
-    return _forward(library, shape, xp, _loop_weights(weight, groups), groups, b, scale, shift)
+    xin = _input(library, x, groups, relu_input)
+    # evaluation runs several batches with the same weights: their loop layout is kept on the tensor
+    # until the optimizer changes it (weight._version)
+    cached = getattr(weight, "_naslab_loop_weights", None)
+    if cached is None or cached[0] != (weight._version, groups):
+        cached = ((weight._version, groups), _loop_weights(weight, groups))
+        weight._naslab_loop_weights = cached
+    return _forward(library, shape, xin, cached[1], groups, b, scale, shift)
