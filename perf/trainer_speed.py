@@ -312,6 +312,12 @@ def _category(name: str, shapes: list) -> str:
         return f"conv forward {size}"
     if name == "aten::convolution_backward":
         return f"conv backward {size}"
+    if name == "GroupedConv":  # naslab.training.grouped_conv's compiled loops (autograd.Function rows)
+        return f"compiled conv forward {size}"
+    if name == "GroupedConvBackward":
+        return "compiled conv backward"
+    if name in ("AvgPool3x3", "AvgPool3x3Backward"):
+        return "avg pool (fwd + bwd)"
     if name in ("aten::bmm", "aten::index", "aten::cat", "aten::index_put_", "aten::_index_put_impl_"):
         return "last-stage conv as matmul (bmm, kernel gather)"
     if "batch_norm" in name:

@@ -4,9 +4,9 @@ NB201's replicated networks spent two thirds of a digits training in grouped 3x3
 8 to 16 channels per group on 8x8 and 4x4 maps, where oneDNN reaches about a quarter of a
 float32 matmul's FLOP rate (issue 18). ``grouped_conv.c`` computes them as
 register-blocked loops compiled for each layer shape (:mod:`naslab.training.native`);
-the loops alone run at 68-85 GFLOP/s on one thread, near the matmul's peak. Measured
-beside oneDNN in the same run (``python perf/trainer_speed.py --kernels``): forward and
-backward 2-3x faster at NB201's shapes, 7x for the 1-channel stem.
+the forward loops alone run at 68-89 GFLOP/s on one thread, near the matmul's peak.
+Measured beside oneDNN in the same run (``python perf/trainer_speed.py --kernels``):
+forward+backward 1.4-3.9x faster at NB201's shapes (stride-2 reductions the most).
 
 It serves :class:`naslab.training.models.ReplicaConv2d` where it applies (:func:`applies`):
 a float32 CPU tensor, stride 1 or 2, a square odd kernel with "same" zero padding, output
