@@ -214,3 +214,14 @@ def test_the_weight_gradient_comes_in_the_parameters_layout():
     x = torch.randn(3, 16, 8, 8).contiguous(memory_format=torch.channels_last)
     grouped_conv.conv2d(x, conv.weight, 2).sum().backward()
     assert conv.weight.grad.stride() == conv.weight.stride()
+
+
+def test_the_dense_last_stage_conv_keeps_the_weights_dtype():
+    from naslab.training.models import ReplicaConv2d
+
+    conv = ReplicaConv2d(4, 4, 3, padding=1, groups=2, bias=False).double()
+    x = torch.randn(3, 4, 2, 2, dtype=torch.float64, requires_grad=True)
+    got = conv(x, compiled=False)  # float64 never reaches the compiled loops; this is the dense matmul
+    expected = F.conv2d(x, conv.weight, padding=1, groups=2)
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, expected)

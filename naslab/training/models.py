@@ -96,7 +96,7 @@ class ReplicaConv2d(nn.Conv2d):
         if not torch.is_grad_enabled() and cached is not None and cached[0] == key:
             return cached[1]
         r, co, ci = self.groups, self.out_channels // self.groups, self.in_channels // self.groups
-        taps = _tap_matrix(self, h, w, device)  # [kh*kw, H*W * Ho*Wo]
+        taps = _tap_matrix(self, h, w, device, self.weight.dtype)  # [kh*kw, H*W * Ho*Wo]
         ho, wo = _output_size(self, h, w)
         kernel = (self.weight.reshape(r * co * ci, -1) @ taps).view(r, co, ci, h * w, ho * wo)
         kernel = kernel.permute(0, 2, 3, 1, 4).reshape(r, ci * h * w, co * ho * wo)
@@ -113,9 +113,9 @@ def _output_size(conv: nn.Conv2d, h: int, w: int) -> tuple[int, int]:
 _TAPS: dict[tuple, torch.Tensor] = {}
 
 
-def _tap_matrix(conv: nn.Conv2d, h: int, w: int, device: torch.device) -> torch.Tensor:
+def _tap_matrix(conv: nn.Conv2d, h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """``[kh*kw, H*W*Ho*Wo]``: 1 where kernel tap t links input pixel p to output pixel q."""
-    key = (conv.kernel_size, conv.stride, conv.padding, h, w, str(device))
+    key = (conv.kernel_size, conv.stride, conv.padding, h, w, str(device), dtype)
     taps = _TAPS.get(key)
     if taps is None:
         (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
@@ -128,7 +128,7 @@ def _tap_matrix(conv: nn.Conv2d, h: int, w: int, device: torch.device) -> torch.
                         iy, ix = oy * sh + ky - ph, ox * sw + kx - pw
                         if 0 <= iy < h and 0 <= ix < w:
                             taps[ky, kx, iy, ix, oy, ox] = 1.0
-        taps = taps.reshape(kh * kw, h * w * ho * wo).to(device)
+        taps = taps.reshape(kh * kw, h * w * ho * wo).to(device=device, dtype=dtype)
         _TAPS[key] = taps
     return taps
 
