@@ -41,7 +41,7 @@ def synthetic_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_synthetic_benchmark(tmp_path_factory.mktemp("bench") / "synthetic.h5")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_benchmarks() -> Path:
     if not SHARED_BENCHMARKS.is_dir():
         pytest.skip(f"published benchmark data not found at {SHARED_BENCHMARKS} (../shared beside the repo, or $NASLAB_SHARED_BENCHMARKS)")

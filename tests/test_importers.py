@@ -12,7 +12,6 @@ import json
 import pickle
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +24,6 @@ from naslab.spaces.macro import MacroSpace
 from naslab.spaces.nb201 import NB201Space
 from naslab.testing import ImporterContract
 
-SHARED_BENCHMARKS = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
 CSV_12 = "nb201-cifar10-12ep/cifar10_12ep_seedmean.csv"
 CSV_200 = "nb201-cifar10-valid-200ep/cifar10-valid_200ep_seedmean.csv"
 LATENCY = "nb201-latency/nb201_latency_ms_23devices.csv"
@@ -38,10 +36,8 @@ def read_csv(path):
 
 
 @pytest.fixture(scope="module")
-def nb201_file(tmp_path_factory):
-    shared = SHARED_BENCHMARKS
-    if not shared.is_dir():
-        pytest.skip(f"published benchmark data not found at {shared} (../shared beside the repo)")
+def nb201_file(tmp_path_factory, shared_benchmarks):
+    shared = shared_benchmarks
     out = tmp_path_factory.mktemp("imported") / "nb201_c10.h5"
     assert convert_main(["nb201_c10", str(shared / CSV_12), str(shared / CSV_200), str(out),
                          "--latency", str(shared / LATENCY)]) == 0
@@ -49,10 +45,8 @@ def nb201_file(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def macro_file(tmp_path_factory):
-    shared = SHARED_BENCHMARKS
-    if not shared.is_dir():
-        pytest.skip(f"published benchmark data not found at {shared} (../shared beside the repo)")
+def macro_file(tmp_path_factory, shared_benchmarks):
+    shared = shared_benchmarks
     out = tmp_path_factory.mktemp("imported") / "nasbench_macro.h5"
     assert convert_main(["nasbench_macro", str(shared / MACRO), str(out)]) == 0
     return out

@@ -225,3 +225,14 @@ def test_the_dense_last_stage_conv_keeps_the_weights_dtype():
     expected = F.conv2d(x, conv.weight, padding=1, groups=2)
     assert got.dtype == torch.float64
     torch.testing.assert_close(got, expected)
+
+
+@needs_kernels
+def test_a_nan_input_stays_nan_through_the_fused_relu():
+    # a diverged training must be seen as one: torch's ReLU keeps NaN, so must the fused one
+    conv = _conv(2, 8, 8, 3, 1)
+    x = torch.randn(2, 16, 8, 8).contiguous(memory_format=torch.channels_last)
+    x[0, 3, 4, 4] = float("nan")
+    out = grouped_conv.conv2d(x, conv.weight, 2, relu_input=True)
+    expected = F.conv2d(torch.relu(x), conv.weight, padding=1, groups=2)
+    assert torch.equal(torch.isnan(out), torch.isnan(expected)) and torch.isnan(out).any()

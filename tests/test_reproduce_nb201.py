@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from naslab.benchmarks.convert import main as convert_main
 from naslab.spaces.nb201 import NB201Space
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared" / "benchmarks"
+# as tests/conftest.py's shared_benchmarks (the paths are needed at collection, for the parametrisation)
+SHARED = Path(os.environ.get("NASLAB_SHARED_BENCHMARKS") or REPO_ROOT.parent / "shared" / "benchmarks")
 CSV_12 = SHARED / "nb201-cifar10-12ep/cifar10_12ep_seedmean.csv"
 CSV_200 = SHARED / "nb201-cifar10-valid-200ep/cifar10-valid_200ep_seedmean.csv"
 LATENCY = SHARED / "nb201-latency/nb201_latency_ms_23devices.csv"

@@ -20,16 +20,18 @@
 #include <immintrin.h>
 #include <string.h>
 
-/* xr = relu(x): a ReLU-Conv's ReLU as the copy the weight gradient needs anyway; x [B][H][W][G*CI] */
+/* xr = relu(x): a ReLU-Conv's ReLU as the copy the weight gradient needs anyway; x [B][H][W][G*CI].
+ * Written as torch's: a NaN stays NaN (a diverged training must still be seen as one). */
 void conv_relu_copy(const float *restrict x, float *restrict xr, int B, int G) {
   const long n = (long)B * H * W * G * CI;
-  for (long i = 0; i < n; i++) xr[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  for (long i = 0; i < n; i++) xr[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
-/* ReLU's backward on the input gradient: gx = 0 where the ReLU'd input xr is not positive */
+/* ReLU's backward on the input gradient, as torch's threshold_backward: gx = 0 where the ReLU'd
+ * input xr is <= 0 (a NaN passes the gradient through) */
 void conv_relu_mask(const float *restrict xr, float *restrict gx, int B, int G) {
   const long n = (long)B * H * W * G * CI;
-  for (long i = 0; i < n; i++) gx[i] = xr[i] > 0.0f ? gx[i] : 0.0f;
+  for (long i = 0; i < n; i++) gx[i] = xr[i] <= 0.0f ? 0.0f : gx[i];
 }
 
 /* y = conv(x, w), times scale plus shift per output channel (G*CO each) unless they are NULL:
