@@ -9,6 +9,7 @@ channels-last memory with a multiple of 8 channels; anything else is torch's poo
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from naslab.training import native
@@ -32,7 +33,9 @@ def applies(x: Any) -> bool:
     )
 
 
+@functools.cache
 def _function() -> Any:
+    """The autograd Function, defined at first use (torch is imported only then)."""
     import torch
 
     class AvgPool3x3(torch.autograd.Function):
@@ -52,11 +55,6 @@ def _function() -> Any:
     return AvgPool3x3
 
 
-_AVG_POOL: list[Any] = []
-
-
 def avg_pool_3x3(x: Any) -> Any:
     """``F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)`` by the compiled loops (see :func:`applies`)."""
-    if not _AVG_POOL:
-        _AVG_POOL.append(_function())
-    return _AVG_POOL[0].apply(x)
+    return _function().apply(x)

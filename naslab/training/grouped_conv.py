@@ -20,6 +20,7 @@ rounding; each is deterministic.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,11 @@ class Shape:
     h: int
     w: int
 
+    @classmethod
+    def of(cls, weight: Any, groups: int, stride: int, x: Any) -> Shape:
+        """The shape of a conv of ``x`` by ``weight`` (``[G*CO, CI, K, K]``) in ``groups`` groups."""
+        return cls(weight.shape[1], weight.shape[0] // groups, weight.shape[2], stride, x.shape[2], x.shape[3])
+
     @property
     def p(self) -> int:
         return self.k // 2
@@ -58,16 +64,8 @@ class Shape:
         return (self.h + 2 * self.p - self.k) // self.s + 1, (self.w + 2 * self.p - self.k) // self.s + 1
 
     def constants(self) -> dict[str, int]:
-        cob = _largest_divisor(self.co // 8, 4)  # 8-channel output vectors per register block
-        ho, wo = self.out_size
-        return {
-            "CI": self.ci, "CO": self.co, "K": self.k, "S": self.s, "P": self.p, "H": self.h, "W": self.w,
-            "HO": ho, "WO": wo, "COB": cob,
-            "OXB": _largest_divisor(wo, MAX_ACCUMULATORS // cob),
-            "CIB": _largest_divisor(self.ci, MAX_ACCUMULATORS // cob),
-            "CIV": _largest_divisor(max(self.ci // 8, 1), max(MAX_ACCUMULATORS // self.w, 1)),
-            "BT": max(1, TILE_BYTES // self.bytes_per_image(groups=8)),
-        }
+        """The ``-D`` constants of ``grouped_conv.c`` for this shape (read-only: computed once)."""
+        return _constants(self)
 
     def bytes_per_image(self, groups: int) -> int:
         """What one image's input and output gradient take (float32), for ``groups`` groups."""
@@ -87,6 +85,23 @@ class Shape:
         return self if self.w <= MAX_ACCUMULATORS else None
 
 
+# once per shape: every conv call looks its library up about five times (applies, forward,
+# backward), and building these cost ~14 us a time (too little to show in a whole training's
+# CPU time on this noisy machine, but work with no reason to be repeated)
+@functools.cache
+def _constants(shape: Shape) -> dict[str, int]:
+    cob = _largest_divisor(shape.co // 8, 4)  # 8-channel output vectors per register block
+    ho, wo = shape.out_size
+    return {
+        "CI": shape.ci, "CO": shape.co, "K": shape.k, "S": shape.s, "P": shape.p, "H": shape.h, "W": shape.w,
+        "HO": ho, "WO": wo, "COB": cob,
+        "OXB": _largest_divisor(wo, MAX_ACCUMULATORS // cob),
+        "CIB": _largest_divisor(shape.ci, MAX_ACCUMULATORS // cob),
+        "CIV": _largest_divisor(max(shape.ci // 8, 1), max(MAX_ACCUMULATORS // shape.w, 1)),
+        "BT": max(1, TILE_BYTES // shape.bytes_per_image(groups=8)),
+    }
+
+
 def _library(shape: Shape) -> Any:
     return native.library("grouped_conv.c", shape.constants(), SIGNATURES)
 
@@ -96,7 +111,7 @@ def applies(conv: Any, x: Any) -> bool:
     import torch
 
     k, s = conv.kernel_size[0], conv.stride[0]
-    ci, co = conv.in_channels // conv.groups, conv.out_channels // conv.groups
+    co = conv.out_channels // conv.groups
     if not (
         x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4
         and conv.weight.dtype == torch.float32 and conv.bias is None
@@ -105,7 +120,7 @@ def applies(conv: Any, x: Any) -> bool:
         and co % 8 == 0 and not torch.is_autocast_enabled("cpu") and native.available()
     ):
         return False
-    shape = Shape(ci, co, k, s, x.shape[2], x.shape[3])
+    shape = Shape.of(conv.weight, conv.groups, s, x)
     if _library(shape) is None:
         return False
     if not x.requires_grad:
@@ -142,23 +157,22 @@ def _loop_weights(weight: Any, groups: int) -> Any:
     return weight.detach().view(groups, co, ci, k, k).permute(0, 3, 4, 2, 1).contiguous()
 
 
+@functools.cache
 def _function() -> Any:
+    """The autograd Function, defined at first use (torch is imported only then)."""
     import torch
 
     class GroupedConv(torch.autograd.Function):
         @staticmethod
         def forward(ctx: Any, x: Any, weight: Any, groups: int, stride: int, relu_input: bool) -> Any:
-            b, _, h, w = x.shape
-            co = weight.shape[0] // groups
-            ci, k = weight.shape[1], weight.shape[2]
-            shape = Shape(ci, co, k, stride, h, w)
+            shape = Shape.of(weight, groups, stride, x)
             library = _library(shape)
             w_loops = _loop_weights(weight, groups)
             xin = _input(library, x, groups, relu_input)
             ctx.save_for_backward(xin, w_loops)
             ctx.shape, ctx.groups, ctx.relu_input = shape, groups, relu_input
             ctx.weight_channels_last = not weight.is_contiguous() and weight.is_contiguous(memory_format=torch.channels_last)
-            return _forward(library, shape, xin, w_loops, groups, b)
+            return _forward(library, shape, xin, w_loops, groups, x.shape[0])
 
         @staticmethod
         def backward(ctx: Any, grad: Any) -> Any:
@@ -195,15 +209,10 @@ def _function() -> Any:
     return GroupedConv
 
 
-_GROUPED_CONV: list[Any] = []
-
-
 def conv2d(x: Any, weight: Any, groups: int, stride: int = 1, relu_input: bool = False) -> Any:
     """``F.conv2d(x, weight, stride=stride, padding=k // 2, groups=groups)`` by the compiled loops (see
     :func:`applies`); of ``F.relu(x)`` instead of ``x`` if ``relu_input`` (the same numbers, one pass fewer)."""
-    if not _GROUPED_CONV:
-        _GROUPED_CONV.append(_function())
-    return _GROUPED_CONV[0].apply(x, weight, groups, stride, relu_input)
+    return _function().apply(x, weight, groups, stride, relu_input)
 
 
 def conv2d_bn_inference(x: Any, weight: Any, groups: int, stride: int, relu_input: bool, bn: Any) -> Any:
@@ -211,8 +220,7 @@ def conv2d_bn_inference(x: Any, weight: Any, groups: int, stride: int, relu_inpu
     the loops store each output (equal up to float rounding to running the two one after the other)."""
     import torch
 
-    b, _, h, w = x.shape
-    shape = Shape(weight.shape[1], weight.shape[0] // groups, weight.shape[2], stride, h, w)
+    shape = Shape.of(weight, groups, stride, x)
     library = _library(shape)
     scale = (bn.weight * torch.rsqrt(bn.running_var + bn.eps)).contiguous()
     shift = (bn.bias - bn.running_mean * scale).contiguous()
@@ -223,4 +231,4 @@ def conv2d_bn_inference(x: Any, weight: Any, groups: int, stride: int, relu_inpu
     if cached is None or cached[0] != (weight._version, groups):
         cached = ((weight._version, groups), _loop_weights(weight, groups))
         weight._naslab_loop_weights = cached
-    return _forward(library, shape, xin, cached[1], groups, b, scale, shift)
+    return _forward(library, shape, xin, cached[1], groups, x.shape[0], scale, shift)
