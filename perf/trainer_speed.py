@@ -112,7 +112,6 @@ def _gflops(fn, flops: float, min_seconds: float = 1.0) -> float:
 def flops_report(repeats: int) -> None:
     """The fast trainer's FLOP/s against a matmul and a grouped conv of the recipe, one thread."""
     import torch
-
     import torch.nn.functional as F
 
     from naslab.spaces.nb201 import OPS
@@ -186,6 +185,12 @@ def _best_ms(fn, repeats: int) -> float:
     return 1e3 * min(times)
 
 
+def _paired_ms(first, second, rounds: int, calls: int) -> tuple[float, float]:
+    """Medians over ``rounds`` alternating rounds of each function's best of ``calls`` (ms)."""
+    pairs = [(_best_ms(first, calls), _best_ms(second, calls)) for _ in range(rounds)]
+    return tuple(float(np.median(v)) for v in zip(*pairs))
+
+
 def kernels_report(repeats: int) -> None:
     """The two choices the fast trainer makes by measurement, each beside its alternative, one thread."""
     import torch
@@ -209,8 +214,7 @@ def kernels_report(repeats: int) -> None:
         dense(x, compiled=False).sum().backward()  # the path where the compiled loops do not apply
 
     rounds = max(repeats, 3)
-    pairs = [(_best_ms(grouped, 10), _best_ms(as_matmul, 10)) for _ in range(rounds)]
-    conv_ms, dense_ms = (float(np.median(v)) for v in zip(*pairs))
+    conv_ms, dense_ms = _paired_ms(grouped, as_matmul, rounds, 10)
     print(f"one thread, load average {os.getloadavg()[0]:.2f}; medians of {rounds} rounds, best of 10 calls each")
     print(f"  last-stage 3x3 conv fwd+bwd [{b}, {r}x{c}, {side}x{side}]: oneDNN grouped conv {conv_ms:.2f} ms, "
           f"ReplicaConv2d as one batched matmul {dense_ms:.2f} ms ({conv_ms / dense_ms:.2f}x)")
@@ -272,8 +276,7 @@ def _compiled_rows(c: int, in_channels: int, side: int, r: int, b: int, rounds: 
         def compiled_conv(x=x, weight=weight, stride=stride, grad=grad) -> None:
             grouped_conv.conv2d(x, weight, r, stride).backward(grad)
 
-        pairs = [(_best_ms(torch_conv, 5), _best_ms(compiled_conv, 5)) for _ in range(rounds)]
-        t, m = (float(np.median(v)) for v in zip(*pairs))
+        t, m = _paired_ms(torch_conv, compiled_conv, rounds, 5)
         print(f"    {what:<16} {ci:3d}->{co:3d} on {hw}x{hw}: torch {t:6.2f} ms, compiled {m:6.2f} ms ({t / m:.2f}x)")
     op = ReLUConvBN(c, c, 3, 1, r).to(memory_format=cl).eval()
     x = torch.randn(b, r * c, side, side).contiguous(memory_format=cl)
@@ -286,8 +289,7 @@ def _compiled_rows(c: int, in_channels: int, side: int, r: int, b: int, rounds: 
         with torch.no_grad():
             op(x)
 
-    pairs = [(_best_ms(three_ops, 5), _best_ms(fused, 5)) for _ in range(rounds)]
-    t, m = (float(np.median(v)) for v in zip(*pairs))
+    t, m = _paired_ms(three_ops, fused, rounds, 5)
     print(f"    evaluation ReLU-conv-BN {c}->{c} on {side}x{side} (forward): torch's three ops {t:6.2f} ms, "
           f"compiled with ReLU and BN inside {m:6.2f} ms ({t / m:.2f}x)")
     x = torch.randn(b, r * c, side, side).contiguous(memory_format=cl).requires_grad_()
@@ -299,8 +301,7 @@ def _compiled_rows(c: int, in_channels: int, side: int, r: int, b: int, rounds: 
     def compiled_pool() -> None:
         avg_pool.avg_pool_3x3(x).backward(grad)
 
-    pairs = [(_best_ms(torch_pool, 5), _best_ms(compiled_pool, 5)) for _ in range(rounds)]
-    t, m = (float(np.median(v)) for v in zip(*pairs))
+    t, m = _paired_ms(torch_pool, compiled_pool, rounds, 5)
     print(f"    avg_pool_3x3 on {side}x{side}, {r * c} channels: torch {t:6.2f} ms, compiled {m:6.2f} ms ({t / m:.2f}x)")
 
 
