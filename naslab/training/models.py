@@ -38,7 +38,7 @@ class ReplicaConv2d(nn.Conv2d):
     """A conv with one group per replica, computed by the fastest of three ways for its shape.
 
     * On a CPU, :mod:`naslab.training.grouped_conv`'s compiled loops where they apply (stride 1
-      or 2, "same" padding, 8k output channels per group): 1.1-3.3x oneDNN at NB201's shapes.
+      or 2, "same" padding, 8k output channels per group): 1.4-3.9x oneDNN at NB201's shapes.
     * Otherwise, a map the kernel covers whole (NB201's last stage: 2x2 maps of 4C channels,
       where every output pixel of a 3x3 conv sees every input pixel) is a dense linear map of
       the flattened map: per replica a ``[Ci*H*W, Co*Ho*Wo]`` matrix built from the kernel
@@ -57,7 +57,7 @@ class ReplicaConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor, relu_input: bool = False, compiled: bool | None = None,
                 then_bn: nn.BatchNorm2d | None = None) -> torch.Tensor:
-        """The conv of ``x`` (of ``relu(x)`` if ``relu_input``: the compiled loops ReLU while they pad).
+        """The conv of ``x`` (of ``relu(x)`` if ``relu_input``: the compiled loops ReLU in the copy they keep).
 
         ``then_bn``: an evaluation-mode BN to apply to the output, only with the compiled loops and
         no gradients (they apply its affine map as they store each output).
@@ -201,7 +201,7 @@ class Cell(nn.Module):
             op = self.ops[position]
             if not isinstance(op, ReLUConvBN):
                 return op(nodes[src])
-            if op[1].compiled(nodes[src]):  # the ReLU happens in the conv's padding copy
+            if op[1].compiled(nodes[src]):  # the ReLU happens in the copy the conv keeps for its backward
                 return op(nodes[src], compiled=True)
             if src not in activated:
                 activated[src] = op[0](nodes[src])
